@@ -1,0 +1,213 @@
+"""A simulated broker whose account lives in its own DuckDB file.
+
+It fills every market order **immediately and completely at the order's
+``reference_price``: no slippage, no fees, no partial fills, no market hours** (the price is
+rounded to 9 decimals, the precision of its tables). It behaves
+like a long-only cash account: selling more than is held, or buying for more than the cash
+available, is rejected with :class:`BrokerError` (Alpaca's 403 ``insufficient qty`` /
+``insufficient buying power``) and changes nothing. A reused client order id raises
+:class:`DuplicateClientOrderIdError` and changes nothing.
+
+State (tables ``sim_account``, ``sim_positions``, ``sim_orders``) is created on first use and
+survives restarts; each call opens and closes its own connection so that separate processes
+can take turns on the file (DuckDB allows one writing process at a time), and each submit is
+one transaction. Amounts are stored as ``DECIMAL(38, 9)`` and computed with
+:class:`decimal.Decimal`, so selling a whole position leaves exactly 0 shares.
+Equity = cash + Σ qty × last price, where the last price is the last fill price of the
+symbol or the price given to :meth:`SimulatedBroker.mark_to_market`.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from pas_pipeline.execution.broker import BrokerError, DuplicateClientOrderIdError
+from pas_pipeline.execution.model import Account, BrokerOrder, OrderStatus, PlannedOrder, Position
+
+QTY_DECIMALS = 9
+_QUANTUM = Decimal(1).scaleb(-QTY_DECIMALS)
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS sim_account (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        cash DECIMAL(38, 9) NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS sim_positions (
+        symbol VARCHAR PRIMARY KEY,
+        qty DECIMAL(38, 9) NOT NULL,
+        avg_entry_price DECIMAL(38, 9) NOT NULL,
+        last_price DECIMAL(38, 9) NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS sim_orders (
+        client_order_id VARCHAR PRIMARY KEY,
+        broker_order_id VARCHAR NOT NULL,
+        symbol VARCHAR NOT NULL,
+        side VARCHAR NOT NULL,
+        qty DECIMAL(38, 9) NOT NULL,
+        status VARCHAR NOT NULL,
+        filled_qty DECIMAL(38, 9) NOT NULL,
+        filled_avg_price DECIMAL(38, 9),
+        submitted_at TIMESTAMPTZ NOT NULL,
+        filled_at TIMESTAMPTZ)""",
+)
+_ORDER_COLUMNS = ("client_order_id, broker_order_id, symbol, side, qty, status, filled_qty, "
+                  "filled_avg_price, submitted_at, filled_at")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _amount(value: float, what: str, max_decimals: int | None = None) -> Decimal:
+    """``value`` as an exact Decimal (shortest repr); BrokerError unless finite and > 0."""
+    if not math.isfinite(value) or value <= 0:
+        raise BrokerError(f"{what} must be a positive finite number, got {value!r}")
+    exact = Decimal(repr(float(value)))
+    if max_decimals is not None and exact != exact.quantize(Decimal(1).scaleb(-max_decimals)):
+        raise BrokerError(f"{what} {value!r} has more than {max_decimals} decimals")
+    return exact
+
+
+def _to_order(row: tuple) -> BrokerOrder:
+    cid, bid, symbol, side, qty, status, filled_qty, avg_price, submitted_at, filled_at = row
+    return BrokerOrder(
+        client_order_id=cid, broker_order_id=bid, symbol=symbol, side=side, qty=float(qty),
+        status=status, filled_qty=float(filled_qty),
+        filled_avg_price=None if avg_price is None else float(avg_price),
+        submitted_at=submitted_at, filled_at=filled_at,
+    )
+
+
+class SimulatedBroker:
+    """A paper account in a DuckDB file at ``path``, opened with ``initial_cash`` USD the
+    first time the file is created (later instances keep the stored balance)."""
+
+    def __init__(self, path: Path | str, initial_cash: float = 1_000_000.0,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self._path = Path(path)
+        self._clock = clock
+        cash = Decimal(repr(float(initial_cash)))
+        if not cash.is_finite() or cash < 0:
+            raise ValueError(f"initial_cash must be finite and >= 0, got {initial_cash!r}")
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._transaction() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            conn.execute("INSERT INTO sim_account VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
+                         [cash, self._clock()])
+
+    def __repr__(self) -> str:
+        return f"SimulatedBroker(path={str(self._path)!r})"
+
+    @property
+    def is_paper(self) -> bool:
+        """Always True: no real money."""
+        return True
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = duckdb.connect(str(self._path))
+        try:
+            conn.begin()
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def get_account(self) -> Account:
+        """Cash and equity (cash + Σ qty × last price), USD."""
+        with self._transaction() as conn:
+            (cash,) = conn.execute("SELECT cash FROM sim_account WHERE id = 1").fetchone()
+            (value,) = conn.execute(
+                "SELECT COALESCE(SUM(qty * last_price), 0) FROM sim_positions").fetchone()
+        return Account(equity=float(cash + value), cash=float(cash))
+
+    def get_positions(self) -> dict[str, Position]:
+        """Held symbols → Position, market value at the last price."""
+        with self._transaction() as conn:
+            rows = conn.execute("SELECT symbol, qty, avg_entry_price, qty * last_price "
+                                "FROM sim_positions ORDER BY symbol").fetchall()
+        return {s: Position(s, float(q), float(p), float(v)) for s, q, p, v in rows}
+
+    def get_order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
+        """The order with this client order id, or None."""
+        with self._transaction() as conn:
+            row = conn.execute(f"SELECT {_ORDER_COLUMNS} FROM sim_orders "
+                               "WHERE client_order_id = ?", [client_order_id]).fetchone()
+        return None if row is None else _to_order(row)
+
+    def list_orders(self, client_order_id_prefix: str | None = None) -> list[BrokerOrder]:
+        """All orders, oldest first, optionally only client ids starting with the prefix."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM sim_orders "
+                "WHERE ? IS NULL OR starts_with(client_order_id, ?) "
+                "ORDER BY submitted_at, client_order_id",
+                [client_order_id_prefix, client_order_id_prefix]).fetchall()
+        return [_to_order(row) for row in rows]
+
+    def mark_to_market(self, prices: Mapping[str, float]) -> None:
+        """Set the last price (USD) of held symbols; symbols not held are ignored."""
+        marks = [(_amount(p, f"price of {s}"), s) for s, p in dict(prices).items()]
+        with self._transaction() as conn:
+            conn.executemany("UPDATE sim_positions SET last_price = ? WHERE symbol = ?", marks)
+
+    def submit_order(self, order: PlannedOrder) -> BrokerOrder:
+        """Fill ``order`` at once, completely, at ``order.reference_price``; one transaction."""
+        qty = _amount(order.qty, f"{order.symbol} qty", max_decimals=QTY_DECIMALS)
+        price = _amount(order.reference_price, f"{order.symbol} reference_price").quantize(_QUANTUM)
+        now = self._clock()
+        filled = BrokerOrder(
+            client_order_id=order.client_order_id, broker_order_id=str(uuid.uuid4()),
+            symbol=order.symbol, side=order.side, qty=float(qty), status=OrderStatus.FILLED.value,
+            filled_qty=float(qty), filled_avg_price=float(price), submitted_at=now, filled_at=now,
+        )
+        try:
+            with self._transaction() as conn:
+                if conn.execute("SELECT 1 FROM sim_orders WHERE client_order_id = ?",
+                                [order.client_order_id]).fetchone():
+                    raise DuplicateClientOrderIdError(order.client_order_id)
+                self._apply_fill(conn, order.symbol, order.side, qty, price)
+                conn.execute(
+                    f"INSERT INTO sim_orders ({_ORDER_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [filled.client_order_id, filled.broker_order_id, filled.symbol, filled.side,
+                     qty, filled.status, qty, price, now, now])
+        except duckdb.ConstraintException as exc:  # a concurrent submit of the same id won
+            raise DuplicateClientOrderIdError(order.client_order_id) from exc
+        return filled
+
+    @staticmethod
+    def _apply_fill(conn: duckdb.DuckDBPyConnection, symbol: str, side: str, qty: Decimal,
+                    price: Decimal) -> None:
+        (cash,) = conn.execute("SELECT cash FROM sim_account WHERE id = 1").fetchone()
+        row = conn.execute("SELECT qty, avg_entry_price FROM sim_positions WHERE symbol = ?",
+                           [symbol]).fetchone()
+        held, avg = row if row else (Decimal(0), Decimal(0))
+        cost = (qty * price).quantize(_QUANTUM)
+        if side == "sell":
+            if qty > held:
+                raise BrokerError(f"insufficient qty available for order "
+                                  f"(requested: {qty}, available: {held}) for {symbol}")
+            new_qty, new_avg, new_cash = held - qty, avg, cash + cost
+        else:
+            if cost > cash:
+                raise BrokerError(f"insufficient buying power: {symbol} costs {cost}, "
+                                  f"cash is {cash}")
+            new_qty, new_cash = held + qty, cash - cost
+            new_avg = ((held * avg + qty * price) / new_qty).quantize(_QUANTUM)
+        conn.execute("UPDATE sim_account SET cash = ? WHERE id = 1", [new_cash])
+        conn.execute("DELETE FROM sim_positions WHERE symbol = ?", [symbol])
+        if new_qty > 0:
+            conn.execute("INSERT INTO sim_positions VALUES (?, ?, ?, ?)",
+                         [symbol, new_qty, new_avg, price])

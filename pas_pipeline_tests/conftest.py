@@ -1,0 +1,69 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from pas_pipeline.execution.ledger import redact_uri
+
+DEFAULT_PG_URI = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _with_search_path(uri: str, schema: str) -> str:
+    """``uri`` whose connections use ``schema`` (libpq ``options=-csearch_path=...``)."""
+    parts = urlsplit(uri)
+    extra = urlencode({"options": f"-csearch_path={schema}"})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _admin_connection(base: str) -> psycopg.Connection:
+    """An autocommit connection to the test server; fail under ``CI``, else skip, if down."""
+    try:
+        return psycopg.connect(base, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL at {redact_uri(base)} is unreachable: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """URI of a fresh, empty PostgreSQL schema (its ``search_path``), dropped afterwards.
+
+    The server is ``PAS_TEST_PG_URI`` (default: local ``test`` database). If it cannot be
+    reached the test fails when ``CI`` is set, and is skipped otherwise.
+    """
+    base = os.environ.get("PAS_TEST_PG_URI", DEFAULT_PG_URI)
+    admin = _admin_connection(base)
+    schema = f"pytest_{uuid.uuid4().hex[:16]}"
+    with admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _with_search_path(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """URI of a fresh PostgreSQL database on the test server, dropped afterwards (for tools
+    such as Dagster's instance storage that manage their own tables in ``public``)."""
+    base = os.environ.get("PAS_TEST_PG_URI", DEFAULT_PG_URI)
+    name = f"pytest_{uuid.uuid4().hex[:16]}"
+    with _admin_connection(base) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(base)
+    try:
+        yield urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+    finally:
+        with psycopg.connect(base, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
