@@ -1,0 +1,1 @@
+"""Performance benchmarks with ratios against peer libraries (``make bench``)."""
