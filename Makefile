@@ -43,7 +43,7 @@ bench: install
 	$(BIN)/python -m benchmarks.run
 
 dev: install
-	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/pas instance >/dev/null
 	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
 
 docs: install

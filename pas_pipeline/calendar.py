@@ -56,16 +56,20 @@ def trading_days(start: dt.date | str, end: dt.date | str) -> list[dt.date]:
 
 def previous_trading_day(day: dt.date | str) -> dt.date:
     """The last session strictly before ``day``."""
-    return exchange_calendar().date_to_session(
-        pd.Timestamp(_as_date(day)) - pd.Timedelta(days=1), direction="previous"
-    ).date()
+    return (
+        exchange_calendar()
+        .date_to_session(pd.Timestamp(_as_date(day)) - pd.Timedelta(days=1), direction="previous")
+        .date()
+    )
 
 
 def latest_trading_day(day: dt.date | str) -> dt.date:
     """``day`` itself when it is a session, else the last session before it."""
-    return exchange_calendar().date_to_session(
-        pd.Timestamp(_as_date(day)), direction="previous"
-    ).date()
+    return (
+        exchange_calendar()
+        .date_to_session(pd.Timestamp(_as_date(day)), direction="previous")
+        .date()
+    )
 
 
 def shift_trading_days(day: dt.date | str, sessions: int) -> dt.date:
@@ -106,6 +110,18 @@ def last_rebalance_day(rule: RebalanceRule | str, day: dt.date | str) -> dt.date
     return session
 
 
-def rebalance_days(rule: RebalanceRule | str, start: dt.date | str, end: dt.date | str) -> list[dt.date]:
+def rebalance_days(
+    rule: RebalanceRule | str, start: dt.date | str, end: dt.date | str
+) -> list[dt.date]:
     """All rebalance days of ``rule`` in ``[start, end]``."""
     return [day for day in trading_days(start, end) if is_rebalance_day(rule, day)]
+
+
+MAX_SESSIONS_SINCE_REBALANCE: dict[RebalanceRule, int] = {
+    RebalanceRule.WEEKLY_MONDAY: 6,
+    RebalanceRule.WEEKLY_FRIDAY: 6,
+    RebalanceRule.MONTHLY_FIRST_MONDAY: 25,
+    RebalanceRule.MONTHLY_FIRST_TRADING_DAY: 24,
+}
+"""Upper bound on sessions between a session and the last rebalance day of the rule on or
+before it (weekly rules: at most a week plus a holiday; monthly: at most a month)."""

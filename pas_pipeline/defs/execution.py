@@ -1,0 +1,122 @@
+"""The order-execution op job and the sensor that launches it after a successful rebalance.
+
+Execution is an op job, not an asset, so it never runs as part of a rebalance run: a run
+whose blocking checks failed is not successful and therefore never trades. Submission has
+no retry policy; idempotency comes from deterministic client order ids (see
+``pas_pipeline.execution``).
+"""
+
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+
+from pas_pipeline.defs.resources import BrokerResource, LedgerResource, WarehouseReader
+from pas_pipeline.execution.model import OrderLimits
+from pas_pipeline.execution.rebalance import execute_rebalance
+
+ORDERS_ASSET = dg.AssetSpec(
+    "orders",
+    deps=["target_weights"],
+    group_name="execution",
+    description="Orders sent to the broker for a rebalance (materialised by execute_orders_job).",
+    kinds={"alpaca"},
+    partitions_def=None,
+)
+
+
+class ExecuteOrdersConfig(dg.Config):
+    """Which rebalance to trade and the order limits (weights are fractions of equity)."""
+
+    partition_date: str
+    rebalance_run_id: str = ""
+    dry_run: bool = False
+    no_trade_band: float = 0.002
+    min_order_notional: float = 1.0
+    fractional: bool = True
+
+
+@dg.op(tags={"pas/side_effects": "broker"}, pool="broker")
+def execute_orders(
+    context: dg.OpExecutionContext,
+    config: ExecuteOrdersConfig,
+    warehouse: WarehouseReader,
+    ledger: LedgerResource,
+    broker: BrokerResource,
+) -> None:
+    """Plan orders from the date's target weights against the broker's positions, submit the
+    missing ones, record plan, orders and fills in the ledger."""
+    day = pd.Timestamp(config.partition_date)
+    target = warehouse.query(
+        "select ticker, weight, sleeves from target_weights where date = ? order by ticker", [day]
+    )
+    prices = warehouse.query(
+        "select ticker, close from prices where date = ? order by ticker", [day]
+    )
+    limits = OrderLimits(
+        no_trade_band=config.no_trade_band,
+        min_order_notional=config.min_order_notional,
+        fractional=config.fractional,
+    )
+    outcome = execute_rebalance(
+        as_of=day,
+        target=target,
+        prices=pd.Series(prices["close"].to_numpy(), index=prices["ticker"].to_numpy()),
+        broker=broker.open(),
+        ledger=ledger.open(),
+        limits=limits,
+        dry_run=config.dry_run,
+        input_runs={"rebalance_run_id": config.rebalance_run_id},
+    )
+    context.log.info(outcome.summary())
+    context.log_event(
+        dg.AssetMaterialization(
+            asset_key="orders",
+            description=f"rebalance {outcome.rebalance_id}",
+            metadata=outcome.metadata(),
+        )
+    )
+
+
+@dg.job(
+    description="Trade one rebalance: plan, submit (idempotent), record.",
+    tags={"pas/kind": "execution"},
+)
+def execute_orders_job() -> None:
+    execute_orders()
+
+
+def build_execution_sensor(rebalance_job: dg.JobDefinition | Any) -> dg.SensorDefinition:
+    """After each successful run of ``rebalance_job`` that produced target weights, request
+    one execution run (run key = the rebalance run's id, so it is never requested twice)."""
+
+    @dg.run_status_sensor(
+        name="execute_after_rebalance",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[rebalance_job],
+        request_job=execute_orders_job,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def execute_after_rebalance(
+        context: dg.RunStatusSensorContext,
+    ) -> dg.RunRequest | dg.SkipReason:
+        run = context.dagster_run
+        partition = run.tags.get("dagster/partition")
+        selection = run.asset_selection
+        if partition is None:
+            return dg.SkipReason(f"run {run.run_id} has no single partition to trade")
+        if selection and dg.AssetKey("target_weights") not in selection:
+            return dg.SkipReason(f"run {run.run_id} did not materialise target_weights")
+        return dg.RunRequest(
+            run_key=run.run_id,
+            run_config={
+                "ops": {
+                    "execute_orders": {
+                        "config": {"partition_date": partition, "rebalance_run_id": run.run_id}
+                    }
+                }
+            },
+            tags={"pas/rebalance_run_id": run.run_id, "pas/partition": partition},
+        )
+
+    return execute_after_rebalance

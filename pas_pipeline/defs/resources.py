@@ -1,0 +1,81 @@
+"""Dagster resources: thin, typed wrappers that build the pure core's clients.
+
+Secrets reach resources through ``dagster.EnvVar`` so the UI and run config show the
+variable's name, never its value.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+
+from pas_pipeline.config import BrokerKind, DataMode
+from pas_pipeline.execution.broker import Broker
+from pas_pipeline.execution.ledger import Ledger
+from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.sources.universe import sample_universe, sector_etfs
+from pas_pipeline.sources.yahoo import YahooChartClient, make_yahoo_client
+
+
+class DataSourcesResource(dg.ConfigurableResource):
+    """Where source clients get their data: ``sample`` (offline, generated payloads in each
+    API's real shape, served to the real clients) or ``live`` (the real APIs)."""
+
+    mode: str = DataMode.SAMPLE.value
+    sample_universe_size: int = 1500
+
+    def data_mode(self) -> DataMode:
+        return DataMode(self.mode)
+
+    def yahoo(self) -> YahooChartClient:
+        return make_yahoo_client(self.data_mode(), universe_size=self.sample_universe_size)
+
+    def universe(self) -> pd.DataFrame:
+        """Stocks the pipeline considers (ticker, name, sector, market_cap, wiki_article)."""
+        return sample_universe(self.sample_universe_size)
+
+    def etfs(self) -> pd.DataFrame:
+        return sector_etfs()
+
+
+WAREHOUSE_SCHEMA = "public"
+"""DuckDB schema that holds one table per asset (named after the asset)."""
+
+
+class WarehouseReader(dg.ConfigurableResource):
+    """Read-only SQL access to the asset warehouse (for ops outside the asset graph)."""
+
+    database: str
+
+    def query(self, sql: str, params: list[object] | None = None) -> pd.DataFrame:
+        """Run ``sql`` on a read-only connection (tables live in :data:`WAREHOUSE_SCHEMA`)."""
+        with duckdb.connect(self.database, read_only=True) as conn:
+            conn.execute(f"set schema '{WAREHOUSE_SCHEMA}'")
+            return conn.execute(sql, params or []).df()
+
+
+class LedgerResource(dg.ConfigurableResource):
+    """The trading ledger: PostgreSQL when ``pg_uri`` is set, else a DuckDB file."""
+
+    duckdb_path: str
+    pg_uri: str | None = None
+
+    def open(self) -> Ledger:
+        return Ledger.connect(self.pg_uri or Path(self.duckdb_path))
+
+
+class BrokerResource(dg.ConfigurableResource):
+    """The broker orders go to: the simulated broker (default) or Alpaca."""
+
+    kind: str = BrokerKind.SIMULATED.value
+    simulated_path: str
+    initial_cash: float = 1_000_000.0
+
+    def open(self) -> Broker:
+        if BrokerKind(self.kind) is BrokerKind.SIMULATED:
+            return SimulatedBroker(self.simulated_path, initial_cash=self.initial_cash)
+        raise dg.Failure(
+            "PAS_BROKER=alpaca is not available yet: the Alpaca gateway is tracked as its own "
+            "issue; use PAS_BROKER=simulated."
+        )

@@ -1,0 +1,105 @@
+"""Trade one rebalance: the steps the execution job runs, without Dagster.
+
+1. Derive the rebalance id from the date, the strategies in the target and a hash of the
+   settings that shaped the orders.
+2. Reuse the plan already recorded for that id (a re-run trades the *same* decision), else
+   plan orders from the target weights against the broker's positions at the reference
+   prices (the session's closes).
+3. Submit what the broker does not already have (``execute_plan``) and snapshot positions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pas_pipeline.execution.broker import Broker
+from pas_pipeline.execution.ids import config_hash, rebalance_id
+from pas_pipeline.execution.ledger import Ledger
+from pas_pipeline.execution.model import ExecutionReport, OrderLimits, PlannedOrder, Position
+from pas_pipeline.execution.planning import plan_orders
+from pas_pipeline.execution.submit import execute_plan
+
+
+@dataclass(frozen=True)
+class RebalanceOutcome:
+    """What one execution did, for logs and asset metadata."""
+
+    rebalance_id: str
+    equity: float
+    plan: list[PlannedOrder]
+    report: ExecutionReport
+    reused_plan: bool
+
+    def summary(self) -> str:
+        return (
+            f"rebalance {self.rebalance_id}: {len(self.plan)} planned orders "
+            f"({'reused' if self.reused_plan else 'new'} plan), {self.report}"
+        )
+
+    def metadata(self) -> dict[str, Any]:
+        buys = sum(o.notional for o in self.plan if o.side == "buy")
+        sells = sum(o.notional for o in self.plan if o.side == "sell")
+        return {
+            "rebalance_id": self.rebalance_id,
+            "orders_planned": len(self.plan),
+            "buy_notional": float(buys),
+            "sell_notional": float(sells),
+            "turnover": float((buys + sells) / self.equity) if self.equity else 0.0,
+            "equity": float(self.equity),
+        }
+
+
+def strategies_in(target: pd.DataFrame) -> list[str]:
+    """Strategy names that contribute to a target frame (from its ``sleeves`` column)."""
+    names = {
+        label.split(":", 1)[0]
+        for cell in target.get("sleeves", pd.Series(dtype=str)).dropna()
+        for label in str(cell).split(";")
+        if label
+    }
+    return sorted(names)
+
+
+def marked_equity(cash: float, positions: Mapping[str, Position], prices: pd.Series) -> float:
+    """Account equity (USD) with every position marked at ``prices`` (USD per share)."""
+    missing = sorted(set(positions) - set(prices.index))
+    if missing:
+        raise ValueError(f"no reference price for held symbols {missing}")
+    return float(cash + sum(p.qty * float(prices[s]) for s, p in positions.items()))
+
+
+def execute_rebalance(
+    *,
+    as_of: pd.Timestamp,
+    target: pd.DataFrame,
+    prices: pd.Series,
+    broker: Broker,
+    ledger: Ledger,
+    limits: OrderLimits,
+    dry_run: bool = False,
+    input_runs: Mapping[str, str] | None = None,
+) -> RebalanceOutcome:
+    """Plan (or reuse the recorded plan) and submit the orders of the rebalance on ``as_of``."""
+    strategies = strategies_in(target)
+    settings_hash = config_hash(dataclasses.asdict(limits))
+    rid = rebalance_id(as_of.date(), strategies, settings_hash)
+    positions = broker.get_positions()
+    equity = marked_equity(broker.get_account().cash, positions, prices)
+    recorded = ledger.plan_for(rid)
+    if recorded:
+        plan = recorded
+    else:
+        weights = pd.Series(target["weight"].to_numpy(), index=target["ticker"].to_numpy())
+        plan = plan_orders(weights, positions, prices, equity, limits, rid)
+        ledger.record_rebalance(
+            rid, as_of.date(), strategies, settings_hash, dict(input_runs or {})
+        )
+    report = execute_plan(plan, broker, ledger, dry_run=dry_run)
+    if not dry_run:
+        ledger.snapshot_positions(as_of, broker.get_positions(), source="broker")
+    return RebalanceOutcome(rid, equity, plan, report, reused_plan=bool(recorded))

@@ -1,0 +1,168 @@
+"""The Dagster shell end to end on a temporary warehouse: demo, lineage, blocking checks."""
+
+import datetime as dt
+
+import dagster as dg
+import duckdb
+import httpx
+import pytest
+
+from pas_pipeline.defs.definitions import build_definitions
+from pas_pipeline.demo import run_demo
+from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.sources import http as source_http
+from pas_pipeline_tests.pipeline_fixtures import small_settings
+
+REBALANCE_FRIDAY = dt.date(2024, 7, 5)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return small_settings(tmp_path / "pas_home")
+
+
+@pytest.fixture
+def defs(settings):
+    return build_definitions(settings)
+
+
+@pytest.fixture
+def instance():
+    """An in-memory instance: the SQLite event log costs ~10 ms per event on this disk."""
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+@pytest.fixture
+def demo(defs, instance):
+    return run_demo(defs, instance, today=dt.date(2024, 7, 7))
+
+
+def warehouse_rows(settings, sql, params=()):
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        return conn.execute(sql, list(params)).fetchall()
+
+
+def test_definitions_resolve_every_job_schedule_and_sensor(defs):
+    assert {job.name for job in defs.resolve_all_job_defs()} >= {
+        "rebalance",
+        "market_data",
+        "execute_orders_job",
+    }
+    assert defs.resolve_schedule_def("sector_risk_parity_momentum_schedule")
+    assert defs.resolve_sensor_def("execute_after_rebalance")
+
+
+def test_lineage_runs_from_prices_to_orders(defs):
+    graph = defs.resolve_asset_graph()
+    parents = {
+        key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    assert "prices" in parents["sector_risk_parity_momentum"]
+    assert "sector_risk_parity_momentum" in parents["target_weights"]
+    assert "covariance" in parents["target_weights"]
+    assert parents["orders"] == {"target_weights"}
+
+
+def test_demo_rebalances_on_the_latest_friday_and_fills_every_order(demo, settings):
+    assert demo.as_of == REBALANCE_FRIDAY
+    assert demo.due == ["sector_risk_parity_momentum"]
+    weights = demo.target.set_index("ticker")["weight"]
+    assert 0 < weights.sum() <= 1 + 1e-9
+    assert set(weights.index) <= {
+        "XLB",
+        "XLC",
+        "XLE",
+        "XLF",
+        "XLI",
+        "XLK",
+        "XLP",
+        "XLRE",
+        "XLU",
+        "XLV",
+        "XLY",
+    }
+    assert len(demo.orders) == len(weights)
+    assert set(demo.orders["status"]) == {"filled"}
+    positions = SimulatedBroker(settings.simulated_broker_path).get_positions()
+    assert set(positions) == set(weights.index)
+
+
+def test_demo_rerun_places_no_order_twice(demo, defs, instance, settings):
+    broker = SimulatedBroker(settings.simulated_broker_path)
+    before = broker.list_orders()
+    again = run_demo(defs, instance, today=dt.date(2024, 7, 7))
+    assert again.history_run_id is None  # history already stored
+    assert len(broker.list_orders()) == len(before)
+
+
+def test_history_backfill_is_one_run_over_the_whole_range(demo, instance):
+    run = instance.get_run_by_id(demo.history_run_id)
+    assert run.tags["dagster/asset_partition_range_end"] == REBALANCE_FRIDAY.isoformat()
+    stored = instance.get_materialized_partitions(dg.AssetKey("prices"))
+    assert len(stored) >= 300
+
+
+def test_target_weights_carry_numeric_metadata(demo, instance):
+    record = instance.fetch_materializations(dg.AssetKey("target_weights"), limit=1).records[0]
+    metadata = record.asset_materialization.metadata
+    assert metadata["positions"].value == len(demo.target)
+    assert 0 < metadata["expected_volatility"].value < 1
+    assert metadata["gross_exposure"].value == pytest.approx(demo.target["weight"].sum())
+
+
+def corrupt_yahoo(monkeypatch):
+    """Serve sample payloads whose close prices are negative (a malformed source)."""
+    handler = source_http.SAMPLE_HANDLERS["query2.finance.yahoo.com"]
+
+    def negative_closes(request: httpx.Request) -> httpx.Response:
+        response = handler(request)
+        payload = response.json()
+        quote = payload["chart"]["result"][0]["indicators"]["quote"][0]
+        quote["close"] = [-abs(value) for value in quote["close"]]
+        return httpx.Response(200, json=payload)
+
+    monkeypatch.setitem(source_http.SAMPLE_HANDLERS, "query2.finance.yahoo.com", negative_closes)
+
+
+def test_bad_prices_fail_the_blocking_check_and_keep_the_stored_partition(
+    demo, defs, instance, settings, monkeypatch
+):
+    day = REBALANCE_FRIDAY.isoformat()
+    before = warehouse_rows(
+        settings, "select ticker, close from public.prices where date = ? order by ticker", [day]
+    )
+    corrupt_yahoo(monkeypatch)
+    result = defs.resolve_job_def("rebalance").execute_in_process(
+        instance=instance, partition_key=day, raise_on_error=False
+    )
+    assert not result.success
+    checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert checks and checks[0].check_name == "prices_schema"
+    assert "close" in checks[0].description
+    after = warehouse_rows(
+        settings, "select ticker, close from public.prices where date = ? order by ticker", [day]
+    )
+    assert after == before
+    materialized = {event.asset_key for event in result.get_asset_materialization_events()}
+    assert dg.AssetKey("prices") not in materialized
+    assert dg.AssetKey("target_weights") not in materialized
+
+
+def test_execution_sensor_requests_one_run_keyed_by_the_rebalance_run(demo, defs, instance):
+    run = instance.get_run_by_id(demo.rebalance_run_id)
+    success = instance.get_records_for_run(
+        run.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS
+    ).records[0]
+    sensor = defs.resolve_sensor_def("execute_after_rebalance")
+    request = sensor(
+        dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=success.event_log_entry.dagster_event,
+            dagster_instance=instance,
+            dagster_run=run,
+        )
+    )
+    assert request.run_key == run.run_id
+    assert request.run_config["ops"]["execute_orders"]["config"]["partition_date"] == "2024-07-05"
