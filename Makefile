@@ -47,7 +47,7 @@ dev: install
 	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
 
 docs: install
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 docs-serve: install
 	$(BIN)/mkdocs serve -a $(HOST):8001

@@ -10,21 +10,33 @@ from pas_pipeline.portfolio.target_checks import TARGET_CHECKS
 
 def sleeves() -> pd.DataFrame:
     d = pd.Timestamp
-    return pd.DataFrame({
-        "date": [d("2024-07-01"), d("2024-07-01"), d("2024-07-05"), d("2024-07-05"),
-                 d("2024-07-03"), d("2024-07-03")],
-        "strategy": ["a", "a", "a", "a", "b", "b"],
-        "rebalance_date": [d("2024-07-01")] * 2 + [d("2024-07-05")] * 2 + [d("2024-07-03")] * 2,
-        "ticker": ["XLK", CASH, "XLE", "XLK", "XLK", CASH],
-        "score": [1.0, np.nan, 2.0, 1.0, 0.5, np.nan],
-        "weight": [0.5, 0.5, 0.6, 0.4, 0.8, 0.2],
-    })
+    return pd.DataFrame(
+        {
+            "date": [
+                d("2024-07-01"),
+                d("2024-07-01"),
+                d("2024-07-05"),
+                d("2024-07-05"),
+                d("2024-07-03"),
+                d("2024-07-03"),
+            ],
+            "strategy": ["a", "a", "a", "a", "b", "b"],
+            "rebalance_date": [d("2024-07-01")] * 2 + [d("2024-07-05")] * 2 + [d("2024-07-03")] * 2,
+            "ticker": ["XLK", CASH, "XLE", "XLK", "XLK", CASH],
+            "score": [1.0, np.nan, 2.0, 1.0, 0.5, np.nan],
+            "weight": [0.5, 0.5, 0.6, 0.4, 0.8, 0.2],
+        }
+    )
 
 
 def test_latest_sleeve_per_strategy_on_or_before_the_date():
     held = latest_sleeves(sleeves(), pd.Timestamp("2024-07-04"))
     assert sorted(zip(held["strategy"], held["ticker"], strict=True)) == [
-        ("a", CASH), ("a", "XLK"), ("b", CASH), ("b", "XLK")]
+        ("a", CASH),
+        ("a", "XLK"),
+        ("b", CASH),
+        ("b", "XLK"),
+    ]
 
 
 def test_equal_capital_splits_between_strategies():
@@ -48,13 +60,20 @@ def target(weights: dict[str, float]) -> pd.DataFrame:
     return pd.DataFrame({"ticker": list(weights), "weight": list(weights.values())})
 
 
-@pytest.mark.parametrize(("name", "weights", "message"), [
-    ("weights_finite", {"XLK": np.nan}, "not finite at row 0 (ticker XLK)"),
-    ("weights_within_bounds", {"XLK": 0.2, "XLE": -0.1}, "outside [0, 0.4] at row 1 (ticker XLE)"),
-    ("weights_sum_at_most_one", {"XLK": 0.4, "XLE": 0.4, "XLF": 0.3}, "sums to 1.100000000"),
-])
+@pytest.mark.parametrize(
+    ("name", "weights", "message"),
+    [
+        ("weights_finite", {"XLK": np.nan}, "not finite at row 0 (ticker XLK)"),
+        (
+            "weights_within_bounds",
+            {"XLK": 0.2, "XLE": -0.1},
+            "outside [0, 0.4] at row 1 (ticker XLE)",
+        ),
+        ("weights_sum_at_most_one", {"XLK": 0.4, "XLE": 0.4, "XLF": 0.3}, "sums to 1.100000000"),
+    ],
+)
 def test_each_target_check_names_the_field_and_row(name, weights, message):
-    with pytest.raises(ValueError, match="field '(weight|ticker)'") as error:
+    with pytest.raises(ValueError, match=r"field 'weight'") as error:
         TARGET_CHECKS[name].validate(target(weights))
     assert message in str(error.value)
 

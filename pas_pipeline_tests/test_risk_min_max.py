@@ -107,6 +107,10 @@ def test_singular_covariance_uses_documented_ridge() -> None:
     mu = np.random.default_rng(4).normal(0.08, 0.05, 30)
     w = min_max_weights(mu, cov, 2.0, upper=0.2)
     _check(w, mu, cov, 2.0, 0.0, 0.2)
+    cash = np.zeros((31, 31))  # a zero-variance (cash-like) asset added to a PD matrix
+    cash[1:, 1:] = ledoit_wolf_covariance(x)
+    mu_cash = np.r_[0.03, mu]
+    _check(min_max_weights(mu_cash, cash, 5.0), mu_cash, cash, 5.0, 0.0, 1.0)
 
 
 @pytest.mark.parametrize(

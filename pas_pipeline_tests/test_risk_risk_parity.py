@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import fsolve
+from scipy.optimize import fsolve, linprog
 
 from pas_pipeline.risk import ledoit_wolf_covariance, risk_contributions, risk_parity_weights
 from pas_pipeline.risk._synthetic import factor_model_returns
@@ -82,6 +82,27 @@ def test_singular_covariance_with_positive_exposures() -> None:
     cov = loadings @ loadings.T
     w = risk_parity_weights(cov)
     assert _budget_error(w, cov, np.ones(6)) <= RC_TOL
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3, 9])
+def test_no_solution_is_detected_exactly_when_a_zero_variance_long_portfolio_exists(
+    seed: int,
+) -> None:
+    # n > T sample covariances with offsetting factor exposures; an LP decides whether some
+    # w >= 0, sum w = 1 has Xc w = 0 (zero variance), in which case ERC cannot exist.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 120))
+    t = int(n * rng.uniform(0.35, 0.7))
+    x = rng.standard_normal((t, 5)) @ rng.standard_normal((5, n)) * 0.01
+    x += rng.standard_normal((t, n)) * 0.015 * rng.uniform(0.5, 2, n)
+    xc = x - x.mean(axis=0)
+    lp = linprog(np.zeros(n), A_eq=np.vstack([xc, np.ones((1, n))]), b_eq=np.r_[np.zeros(t), 1.0])
+    cov = np.cov(x.T)
+    if lp.status == 0:
+        with pytest.raises(ValueError, match="no risk-parity portfolio"):
+            risk_parity_weights(cov)
+    else:
+        assert _budget_error(risk_parity_weights(cov), cov, np.ones(n)) <= RC_TOL
 
 
 @pytest.mark.parametrize(

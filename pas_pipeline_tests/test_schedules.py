@@ -67,3 +67,11 @@ def test_every_schedule_over_2024_matches_the_exchange_calendar(tmp_path, spec):
             requested += [r.partition_key for r in tick(schedule, day).run_requests]
     expected = [day.isoformat() for day in rebalance_days(spec.rule, "2024-01-01", "2024-12-31")]
     assert requested == expected
+
+
+def test_market_data_schedule_fetches_every_session_and_skips_holidays(schedule):
+    defs, _ = schedule
+    prices = (defs, defs.resolve_schedule_def("market_data_schedule"))
+    [request] = tick(prices, dt.date(2024, 7, 3)).run_requests
+    assert (request.run_key, request.partition_key) == ("market_data:2024-07-03", "2024-07-03")
+    assert tick(prices, dt.date(2024, 7, 4)).run_requests == []

@@ -24,9 +24,9 @@ def panel(total_returns: dict[str, float], seed: int = 3) -> pd.DataFrame:
         path = 100 * np.exp(np.cumsum(noise))
         target = total_returns.get(ticker, -0.05)
         # rescale the last 127 closes so that P_D / P_{D-126} - 1 equals the target
-        tail = path[-(MOMENTUM_SESSIONS + 1):]
+        tail = path[-(MOMENTUM_SESSIONS + 1) :]
         drift = np.linspace(0, np.log((1 + target) * tail[0] / tail[-1]), MOMENTUM_SESSIONS + 1)
-        path[-(MOMENTUM_SESSIONS + 1):] = tail * np.exp(drift)
+        path[-(MOMENTUM_SESSIONS + 1) :] = tail * np.exp(drift)
         rows.append(pd.DataFrame({"date": SESSIONS, "ticker": ticker, "adj_close": path}))
     return pd.concat(rows, ignore_index=True)
 
@@ -44,7 +44,7 @@ def test_weights_equalise_risk_contributions_on_ledoit_wolf_covariance():
     sleeve = sleeve_in_force(SPEC, {"prices": prices}, SESSIONS[-1])
     closes = prices.pivot(index="date", columns="ticker", values="adj_close")
     chosen = list(sleeve.holdings["ticker"])
-    cov = ledoit_wolf_covariance(daily_returns(closes[chosen].iloc[-(RISK_SESSIONS + 1):]))
+    cov = ledoit_wolf_covariance(daily_returns(closes[chosen].iloc[-(RISK_SESSIONS + 1) :]))
     w = sleeve.holdings.set_index("ticker")["weight"]
     contributions = w * (cov.loc[chosen, chosen] @ w)
     assert contributions.to_numpy() == pytest.approx(np.full(4, contributions.mean()), rel=1e-9)
@@ -68,8 +68,9 @@ def test_no_positive_momentum_means_all_cash_with_a_reason():
 def test_midweek_date_holds_what_was_decided_on_the_previous_friday():
     prices = panel({"XLK": 0.30, "XLE": 0.20, "XLF": 0.10, "XLV": 0.05})
     wednesday = pd.Timestamp("2024-07-10")
-    later = pd.DataFrame({"date": [pd.Timestamp("2024-07-08")] * len(SPDRS), "ticker": SPDRS,
-                          "adj_close": 1.0})
+    later = pd.DataFrame(
+        {"date": [pd.Timestamp("2024-07-08")] * len(SPDRS), "ticker": SPDRS, "adj_close": 1.0}
+    )
     friday = sleeve_in_force(SPEC, {"prices": prices}, pd.Timestamp("2024-07-05"))
     midweek = sleeve_in_force(SPEC, {"prices": pd.concat([prices, later])}, wednesday)
     assert midweek.rebalance_date == pd.Timestamp("2024-07-05")

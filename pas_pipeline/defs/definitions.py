@@ -1,10 +1,9 @@
 """The one ``Definitions`` object: assets, checks, jobs, schedules, sensors, resources."""
 
-import os
-
 import dagster as dg
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
+from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
 from pas_pipeline.defs import market_data, portfolio
 from pas_pipeline.defs.execution import ORDERS_ASSET, build_execution_sensor, execute_orders_job
@@ -34,13 +33,28 @@ market_data_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(market_data.universe, market_data.prices, portfolio.returns),
     partitions_def=trading_day_partitions,
     description="Universe, daily prices and returns: daily ingest, and backfills of history "
-    "(a range of days runs as one run).",
+    "(a partition range launched as one run, e.g. an asset backfill, fetches in one go).",
 )
 
 
-def _secret_env(name: str) -> dg.EnvVar | None:
-    """``EnvVar(name)`` when the variable is set, so the UI shows its name, never its value."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
+@dg.schedule(
+    name="market_data_schedule",
+    cron_schedule="0 17 * * 1-5",
+    execution_timezone=EXCHANGE_TIMEZONE,
+    job=market_data_job,
+    description="Daily prices and returns after the close, so every look-back window is full.",
+)
+def market_data_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    day = context.scheduled_execution_time.date()
+    if not is_trading_day(day):
+        return dg.SkipReason(f"{day} is not a trading day")
+    return dg.RunRequest(run_key=f"market_data:{day.isoformat()}", partition_key=day.isoformat())
+
+
+def _secret_env(name: str) -> dg.EnvVar:
+    """``EnvVar(name)``: the UI shows the variable's name, never its value. Dagster reads the
+    value from the process environment when a run uses the resource."""
+    return dg.EnvVar(name)
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -76,7 +90,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             ORDERS_ASSET,
         ],
         jobs=[rebalance_job, market_data_job, execute_orders_job],
-        schedules=[build_schedule(spec, rebalance_job) for spec in STRATEGIES],
+        schedules=[
+            market_data_schedule,
+            *(build_schedule(spec, rebalance_job) for spec in STRATEGIES),
+        ],
         sensors=[build_execution_sensor(rebalance_job)],
         resources=build_resources(settings),
         executor=dg.in_process_executor,

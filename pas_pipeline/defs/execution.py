@@ -20,8 +20,7 @@ ORDERS_ASSET = dg.AssetSpec(
     deps=["target_weights"],
     group_name="execution",
     description="Orders sent to the broker for a rebalance (materialised by execute_orders_job).",
-    kinds={"alpaca"},
-    partitions_def=None,
+    kinds={"broker"},
 )
 
 
@@ -76,6 +75,12 @@ def execute_orders(
             metadata=outcome.metadata(),
         )
     )
+    if not outcome.report.ok:
+        raise dg.Failure(
+            description=f"rebalance {outcome.rebalance_id}: not every planned order reached "
+            f"the broker ({outcome.report.counts()}); a re-run submits only what is missing",
+            allow_retries=False,
+        )
 
 
 @dg.job(

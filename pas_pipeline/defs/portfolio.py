@@ -39,8 +39,21 @@ def returns(context: dg.AssetExecutionContext, prices: pd.DataFrame) -> dg.Outpu
     row per ticker and session; the first session of a ticker has no row."""
     start, end = partition_dates(context)
     frame = tidy_returns(prices, pd.Timestamp(start), pd.Timestamp(end))
+    empty = sorted(
+        set(context.partition_keys) - {d.strftime("%Y-%m-%d") for d in frame["date"].unique()}
+    )
+    if empty:
+        context.log.warning(
+            f"no returns for {len(empty)} session(s) {empty[:5]}: the previous session's "
+            "prices are not stored (backfill prices from one session earlier)"
+        )
     return dg.Output(
-        frame, metadata={"rows": len(frame), "tickers": int(frame["ticker"].nunique())}
+        frame,
+        metadata={
+            "rows": len(frame),
+            "tickers": int(frame["ticker"].nunique()),
+            "sessions_without_returns": len(empty),
+        },
     )
 
 

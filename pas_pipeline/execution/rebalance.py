@@ -1,7 +1,8 @@
 """Trade one rebalance: the steps the execution job runs, without Dagster.
 
 1. Derive the rebalance id from the date, the strategies in the target and a hash of the
-   settings that shaped the orders.
+   target weights and the order limits: a new target (say, after a data fix) is a new
+   rebalance, the same target re-run is the same rebalance.
 2. Reuse the plan already recorded for that id (a re-run trades the *same* decision), else
    plan orders from the target weights against the broker's positions at the reference
    prices (the session's closes).
@@ -38,13 +39,14 @@ class RebalanceOutcome:
     def summary(self) -> str:
         return (
             f"rebalance {self.rebalance_id}: {len(self.plan)} planned orders "
-            f"({'reused' if self.reused_plan else 'new'} plan), {self.report}"
+            f"({'reused' if self.reused_plan else 'new'} plan), {self.report.counts()}"
         )
 
     def metadata(self) -> dict[str, Any]:
         buys = sum(o.notional for o in self.plan if o.side == "buy")
         sells = sum(o.notional for o in self.plan if o.side == "sell")
         return {
+            **{f"orders_{name}": count for name, count in self.report.counts().items()},
             "rebalance_id": self.rebalance_id,
             "orders_planned": len(self.plan),
             "buy_notional": float(buys),
@@ -63,6 +65,14 @@ def strategies_in(target: pd.DataFrame) -> list[str]:
         if label
     }
     return sorted(names)
+
+
+def decision_hash(target: pd.DataFrame, limits: OrderLimits) -> str:
+    """Hash of what decides the orders: target weights (to 1e-12) and the order limits."""
+    weights = {
+        str(t): round(float(w), 12) for t, w in zip(target["ticker"], target["weight"], strict=True)
+    }
+    return config_hash({"target": weights, "limits": dataclasses.asdict(limits)})
 
 
 def marked_equity(cash: float, positions: Mapping[str, Position], prices: pd.Series) -> float:
@@ -86,7 +96,7 @@ def execute_rebalance(
 ) -> RebalanceOutcome:
     """Plan (or reuse the recorded plan) and submit the orders of the rebalance on ``as_of``."""
     strategies = strategies_in(target)
-    settings_hash = config_hash(dataclasses.asdict(limits))
+    settings_hash = decision_hash(target, limits)
     rid = rebalance_id(as_of.date(), strategies, settings_hash)
     positions = broker.get_positions()
     equity = marked_equity(broker.get_account().cash, positions, prices)
@@ -96,9 +106,10 @@ def execute_rebalance(
     else:
         weights = pd.Series(target["weight"].to_numpy(), index=target["ticker"].to_numpy())
         plan = plan_orders(weights, positions, prices, equity, limits, rid)
-        ledger.record_rebalance(
-            rid, as_of.date(), strategies, settings_hash, dict(input_runs or {})
-        )
+        if not dry_run:
+            ledger.record_rebalance(
+                rid, as_of.date(), strategies, settings_hash, dict(input_runs or {})
+            )
     report = execute_plan(plan, broker, ledger, dry_run=dry_run)
     if not dry_run:
         ledger.snapshot_positions(as_of, broker.get_positions(), source="broker")

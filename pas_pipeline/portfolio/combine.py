@@ -21,7 +21,8 @@ def latest_sleeves(sleeves: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Rows of each strategy's most recent sleeve stored on or before ``as_of``.
 
     ``sleeves`` is the long frame of :data:`SLEEVE_FRAME_COLUMNS` (many dates, many
-    strategies). A strategy whose sleeve is all cash has no rows and drops out here.
+    strategies). A strategy whose sleeve is all cash still has its ``$CASH`` row, so it keeps
+    its share of capital (in cash).
     """
     known = sleeves[sleeves["date"] <= as_of]
     if known.empty:

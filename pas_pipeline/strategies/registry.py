@@ -49,7 +49,10 @@ STRATEGIES: tuple[StrategySpec, ...] = (
         lookback_sessions=sector_momentum.MOMENTUM_SESSIONS + 5,
         signal=sector_momentum.sector_risk_parity_momentum,
         weighting="risk parity (Ledoit-Wolf covariance) over the chosen sector ETFs",
-        params={"risk_sessions": sector_momentum.RISK_SESSIONS},
+        params={
+            "momentum_sessions": sector_momentum.MOMENTUM_SESSIONS,
+            "risk_sessions": sector_momentum.RISK_SESSIONS,
+        },
     ),
 )
 

@@ -3,11 +3,11 @@
 Rule, on each rebalance date ``D`` using adjusted closes up to and including ``D``:
 
 1. Candidates are the eleven SPDR sector ETFs.
-2. Score = total return over the last ``MOMENTUM_SESSIONS`` (126) sessions,
+2. Score = total return over the last ``momentum_sessions`` (default 126) sessions,
    ``P_D / P_{D-126} - 1``. ETFs without a full history are skipped.
 3. Keep the ``top_n`` (4) highest scores that are positive (absolute-momentum filter).
 4. Weight the kept ETFs by equal risk contribution on the Ledoit-Wolf covariance of their
-   last ``RISK_SESSIONS`` (63) daily returns.
+   last ``risk_sessions`` (default 63) daily returns.
 5. Each of the ``top_n`` slots owns ``1/top_n`` of the sleeve: with ``k`` ETFs kept the
    risk-parity weights are scaled by ``k/top_n`` and the rest stays in cash.
 """
@@ -48,7 +48,9 @@ def sector_risk_parity_momentum(
     etfs = sector_etfs()
     spdrs = etfs.loc[etfs["leverage"] == 1, "ticker"].tolist()
     closes = adjusted_close_panel(data["prices"], as_of, spdrs)
-    scores = momentum_scores(closes, MOMENTUM_SESSIONS)
+    momentum = int(spec.params.get("momentum_sessions", MOMENTUM_SESSIONS))
+    risk = int(spec.params.get("risk_sessions", RISK_SESSIONS))
+    scores = momentum_scores(closes, momentum)
     chosen = scores[scores > 0].head(spec.top_n)
     if chosen.empty:
         note = (
@@ -57,7 +59,7 @@ def sector_risk_parity_momentum(
             else "no sector ETF has positive momentum"
         )
         return Sleeve.empty(as_of, note)
-    returns = daily_returns(closes[chosen.index].iloc[-(RISK_SESSIONS + 1) :])
+    returns = daily_returns(closes[chosen.index].iloc[-(risk + 1) :])
     weights = risk_parity_weights(ledoit_wolf_covariance(returns))
     weights = weights * (len(chosen) / spec.top_n)
     holdings = pd.DataFrame(

@@ -2,7 +2,7 @@
 
 Importing this module registers :func:`handle_chart_request` for ``query2.finance.yahoo.com``
 with :func:`pas_pipeline.sources.http.register_sample_handler`. Responses follow the real
-shape (``docs``: external-apis.md section 4): ``chart.result[0]`` with ``meta``,
+shape of Yahoo's chart API: ``chart.result[0]`` with ``meta``,
 ``timestamp`` (epoch seconds of each session's 09:30 New York open), ``indicators.quote[0]``
 and ``indicators.adjclose[0]``, and ``events.dividends`` keyed by the ex-date's timestamp as
 a string. Unknown symbols get HTTP 404 with Yahoo's error body. A range without sessions

@@ -1,0 +1,83 @@
+"""Trading one rebalance: the same target is traded once, a new target is a new rebalance."""
+
+import pandas as pd
+import pytest
+
+from pas_pipeline.execution.ledger import Ledger
+from pas_pipeline.execution.model import OrderLimits
+from pas_pipeline.execution.rebalance import execute_rebalance, strategies_in
+from pas_pipeline.execution.simulated import SimulatedBroker
+
+DAY = pd.Timestamp("2024-07-05")
+PRICES = pd.Series({"XLK": 200.0, "XLE": 100.0})
+
+
+def target(xlk: float, xle: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "ticker": ["XLE", "XLK"],
+            "weight": [xle, xlk],
+            "sleeves": [f"momentum:{xle}", f"momentum:{xlk}"],
+        }
+    )
+
+
+@pytest.fixture
+def broker(tmp_path):
+    return SimulatedBroker(tmp_path / "broker.duckdb", initial_cash=100_000.0)
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return Ledger.connect(tmp_path / "ledger.duckdb")
+
+
+def trade(broker, ledger, weights, dry_run=False):
+    return execute_rebalance(
+        as_of=DAY,
+        target=weights,
+        prices=PRICES,
+        broker=broker,
+        ledger=ledger,
+        limits=OrderLimits(),
+        dry_run=dry_run,
+    )
+
+
+def test_strategies_are_read_from_the_sleeves_column():
+    assert strategies_in(target(0.5, 0.3)) == ["momentum"]
+
+
+def test_first_run_buys_the_target_at_the_reference_prices(broker, ledger):
+    outcome = trade(broker, ledger, target(0.5, 0.3))
+    positions = broker.get_positions()
+    # 100,000 equity: XLK 50,000 / 200 = 250 shares, XLE 30,000 / 100 = 300 shares
+    assert positions["XLK"].qty == pytest.approx(250.0, abs=1e-9)
+    assert positions["XLE"].qty == pytest.approx(300.0, abs=1e-9)
+    assert outcome.report.ok
+
+
+def test_rerun_of_the_same_target_reuses_the_plan_and_places_nothing(broker, ledger):
+    first = trade(broker, ledger, target(0.5, 0.3))
+    again = trade(broker, ledger, target(0.5, 0.3))
+    assert again.rebalance_id == first.rebalance_id
+    assert again.reused_plan
+    assert len(again.report.submitted) == 0
+    assert len(broker.list_orders()) == 2
+
+
+def test_a_changed_target_is_a_new_rebalance_that_trades_only_the_difference(broker, ledger):
+    first = trade(broker, ledger, target(0.5, 0.3))
+    second = trade(broker, ledger, target(0.5, 0.4))
+    assert second.rebalance_id != first.rebalance_id
+    [order] = second.plan
+    assert (order.symbol, order.side) == ("XLE", "buy")
+    assert order.qty == pytest.approx(100.0, abs=1e-9)  # 10% of 100,000 at 100
+
+
+def test_dry_run_plans_but_neither_trades_nor_records(broker, ledger):
+    outcome = trade(broker, ledger, target(0.5, 0.3), dry_run=True)
+    assert len(outcome.plan) == 2
+    assert broker.list_orders() == []
+    assert ledger.get_rebalance(outcome.rebalance_id) is None
+    assert ledger.plan_for(outcome.rebalance_id) == []
