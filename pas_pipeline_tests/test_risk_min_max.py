@@ -91,6 +91,8 @@ def test_vector_bounds_pinned_asset_and_labels() -> None:
     assert list(w.index) == tickers
     assert w["T5"] == pytest.approx(0.1, abs=1e-15) and w["T2"] >= 0.1 - BOUND_TOL
     _check(w.to_numpy(), mu, cov, 2.0, lower.to_numpy(), upper.to_numpy())
+    labelled_by_mu = min_max_weights(pd.Series(mu, index=tickers), cov, 2.0)  # numpy cov
+    assert list(labelled_by_mu.index) == tickers
 
 
 def test_one_asset_zero_risk_aversion_and_single_feasible_point() -> None:

@@ -11,7 +11,7 @@ regime term (:func:`pas_pipeline.risk.correlation_regime`). This is
 PyPortfolioOpt's ``max_quadratic_utility`` with ``risk_aversion = 2γ(1+δ)``
 (PyPortfolioOpt maximises ``wᵀμ − ½·A·wᵀΣw``).
 
-It is solved *exactly* as ``min ½wᵀQw − μᵀw`` with ``Q = 2γ(1+δ)Σ`` by an
+It is solved *exactly* as ``min ½wᵀΣw − μᵀw / (2γ(1+δ))`` (the same minimiser) by an
 active-set method (:mod:`pas_pipeline.risk._box_qp`): the bound sets are found
 by primal–dual active-set iterations, then the weights come from one linear
 solve on the free assets, and the KKT conditions are verified. With ``γ(1+δ) = 0``
@@ -121,8 +121,10 @@ def min_max_weights(
     -----------------
     A singular PSD ``Σ`` (e.g. ``n > T`` sample covariance, a constant asset) is
     regularised to ``Σ + εI`` with ``ε = max(0, −λ_min) + 1e-10·λ_max`` (the
-    objective changes by at most ``γ(1+δ)·ε·‖w‖²``); with a ``-inf`` lower bound
-    that problem can be unbounded, so it raises instead. ``l_i = u_i`` pins an asset.
+    objective changes by at most ``γ(1+δ)·ε·‖w‖²``) and the linear systems are
+    solved in bordered KKT form, which stays well conditioned for e.g. a
+    zero-variance (cash-like) asset; with a ``-inf`` lower bound that problem can be
+    unbounded, so it raises instead. ``l_i = u_i`` pins an asset.
 
     Raises
     ------
@@ -147,7 +149,7 @@ def min_max_weights(
     if abs(hi.sum() - 1.0) <= FEASIBILITY_TOL:
         return wrap_vector(hi.copy(), labels)
     aversion = 2.0 * gamma * (1.0 + delta)
-    (factor, lower_flag), ridge = psd_factor(sigma)
+    factor, ridge = psd_factor(sigma)
     if ridge and np.isneginf(lo).any():
         raise ValueError(
             "cov is singular and some lower bounds are -inf: the problem can be unbounded; "
@@ -155,8 +157,8 @@ def min_max_weights(
         )
     if aversion == 0:
         return wrap_vector(_linear(returns, lo, hi), labels)
-    q = aversion * sigma
     if ridge:
-        q.flat[:: n + 1] += aversion * ridge
-    weights = solve_box_qp(q, returns, lo, hi, (factor * np.sqrt(aversion), lower_flag))
+        sigma = sigma + ridge * np.eye(n)
+    # argmin ½wᵀ(AΣ)w − μᵀw = argmin ½wᵀΣw − (μ/A)ᵀw: no scaled copy of Σ is needed
+    weights = solve_box_qp(sigma, returns / aversion, lo, hi, None if ridge else factor)
     return wrap_vector(weights, labels)
