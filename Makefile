@@ -30,6 +30,15 @@ $(VENV)/.installed: $(BIN)/uv requirements.lock pyproject.toml
 
 install: $(VENV)/.installed
 
+# Benchmarks compare against peer libraries (riskfolio-lib, skfolio) kept out of the main
+# environment: a second venv from requirements-bench.lock.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: $(BIN)/uv requirements-bench.lock pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip sync --quiet --python $(BENCH_VENV)/bin/python requirements-bench.lock
+	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip install --quiet --python $(BENCH_VENV)/bin/python --no-deps -e .
+	touch $@
+
 demo: install
 	$(BIN)/pas demo
 
@@ -39,8 +48,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 
-bench: install
-	$(BIN)/python -m benchmarks.run
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python -m benchmarks.run
 
 dev: install
 	$(BIN)/pas instance >/dev/null

@@ -31,9 +31,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 """Run config that keeps Dagster's console logger to warnings (the demo prints a summary)."""
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-HISTORY_SESSIONS = 300
+HISTORY_SESSIONS = 330
 """Sessions of market data before the rebalance date the demo makes sure are stored
-(covers the 252-session covariance and every sleeve's look-back)."""
+(covers the 314-session correlation regime, the 252-session covariance and every sleeve)."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ def format_report(result: DemoResult, settings: Settings, dagster_home: Path) ->
         lines.append("  all cash")
     for row in target.itertuples():
         lines.append(f"  {row.ticker:<8} {row.weight:8.4f}")
-    lines.append(f"  {'cash':<8} {1.0 - float(target['weight'].sum()):8.4f}")
+    lines.append(f"  {'cash':<8} {max(0.0, 1.0 - float(target['weight'].sum())):8.4f}")
     lines += [
         "",
         "Orders (simulated broker fills at the session's close)"

@@ -5,7 +5,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
-from pas_pipeline.defs import market_data, portfolio
+from pas_pipeline.defs import allocation, market_data, portfolio
 from pas_pipeline.defs.execution import ORDERS_ASSET, build_execution_sensor, execute_orders_job
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import (
@@ -86,7 +86,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             *SLEEVE_ASSETS,
             portfolio.returns,
             portfolio.covariance,
-            portfolio.target_weights,
+            allocation.correlation_regime,
+            allocation.bl_posterior,
+            allocation.min_max_weights,
+            allocation.target_weights,
             ORDERS_ASSET,
         ],
         jobs=[rebalance_job, market_data_job, execute_orders_job],

@@ -1,20 +1,15 @@
-"""Risk and portfolio assets: daily returns, Ledoit-Wolf covariance, target weights."""
-
-from collections.abc import Iterator
-from typing import Any
+"""Risk assets: daily returns and the Ledoit-Wolf covariance of the names the sleeves hold."""
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 
 from pas_pipeline.calendar import MAX_SESSIONS_SINCE_REBALANCE
-from pas_pipeline.defs.checks import blocking_check_spec, validated
 from pas_pipeline.defs.market_data import partition_dates
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.defs.strategies import SLEEVE_ASSETS
-from pas_pipeline.portfolio.combine import CASH, combine_sleeves, equal_capital, latest_sleeves
-from pas_pipeline.portfolio.risk_inputs import covariance_long, covariance_wide, tidy_returns
-from pas_pipeline.portfolio.target_checks import TARGET_CHECKS
+from pas_pipeline.portfolio.combine import CASH, latest_sleeves
+from pas_pipeline.portfolio.risk_inputs import covariance_long, tidy_returns
 from pas_pipeline.risk import ledoit_wolf_covariance
 from pas_pipeline.strategies.registry import STRATEGIES
 
@@ -57,7 +52,7 @@ def returns(context: dg.AssetExecutionContext, prices: pd.DataFrame) -> dg.Outpu
     )
 
 
-def _stacked_sleeves(sleeves: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def stacked_sleeves(sleeves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(list(sleeves.values()), ignore_index=True)
 
 
@@ -75,7 +70,7 @@ def covariance(
     """Annualised Ledoit-Wolf covariance (``252 * LW(r)``) of the names the sleeves hold,
     from the last 252 sessions of daily returns; stored long (``ticker``, ``other``, ``value``)."""
     as_of = pd.Timestamp(context.partition_key)
-    held = latest_sleeves(_stacked_sleeves(sleeves), as_of)
+    held = latest_sleeves(stacked_sleeves(sleeves), as_of)
     names = sorted(set(held["ticker"]) - {CASH})
     wide = returns[returns["ticker"].isin(names)].pivot(
         index="date", columns="ticker", values="ret"
@@ -91,49 +86,4 @@ def covariance(
             "sessions": len(wide),
             "median_volatility": float(np.median(vols)) if len(vols) else 0.0,
         },
-    )
-
-
-@dg.asset(
-    group_name="portfolio",
-    partitions_def=trading_day_partitions,
-    backfill_policy=dg.BackfillPolicy.multi_run(1),
-    ins={"covariance": dg.AssetIn(), **SLEEVE_INS},
-    metadata={"partition_expr": "date"},
-    kinds={"pandas"},
-    check_specs=[
-        blocking_check_spec("target_weights", name, check.description)
-        for name, check in TARGET_CHECKS.items()
-    ],
-)
-def target_weights(
-    context: dg.AssetExecutionContext, covariance: pd.DataFrame, **sleeves: pd.DataFrame
-) -> Iterator[Any]:
-    """Account target weights (fractions of equity, ``>= 0``, sum <= 1, rest in cash): each
-    strategy's sleeve in force on the date, with equal capital per strategy."""
-    as_of = pd.Timestamp(context.partition_key)
-    held = latest_sleeves(_stacked_sleeves(sleeves), as_of)
-    capital = equal_capital(sorted(held["strategy"].unique()))
-    frame = combine_sleeves(held, capital)
-    frame.insert(0, "date", as_of)
-    cov = covariance_wide(covariance)
-    in_cov = frame["ticker"].isin(cov.index)
-    weights = frame.loc[in_cov].set_index("ticker")["weight"]
-    expected_vol = (
-        float(np.sqrt(weights @ cov.loc[weights.index, weights.index] @ weights))
-        if len(weights)
-        else 0.0
-    )
-    metadata = {
-        "positions": len(frame),
-        "gross_exposure": float(frame["weight"].sum()),
-        "cash_weight": float(1.0 - frame["weight"].sum()),
-        "expected_volatility": expected_vol,
-        "strategies": ", ".join(capital),
-        "weights": dg.MetadataValue.md(frame[["ticker", "weight"]].to_markdown(index=False))
-        if len(frame)
-        else "all cash",
-    }
-    yield from validated(
-        frame, {name: check.validate for name, check in TARGET_CHECKS.items()}, metadata
     )

@@ -54,6 +54,18 @@ class WarehouseReader(dg.ConfigurableResource):
             conn.execute(f"set schema '{WAREHOUSE_SCHEMA}'")
             return conn.execute(sql, params or []).df()
 
+    def latest_before(self, table: str, day: pd.Timestamp) -> pd.DataFrame:
+        """Rows of the latest partition of ``table`` strictly before ``day`` (empty when the
+        table or such a partition does not exist yet)."""
+        try:
+            return self.query(
+                f"select * from {table} where date = (select max(date) from {table} "
+                "where date < ?)",
+                [day],
+            )
+        except duckdb.CatalogException:
+            return pd.DataFrame()
+
 
 class LedgerResource(dg.ConfigurableResource):
     """The trading ledger: PostgreSQL when ``pg_uri`` is set, else a DuckDB file."""

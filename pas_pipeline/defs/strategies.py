@@ -82,7 +82,16 @@ def rebalance_selection(spec_names: list[str]) -> list[dg.AssetKey]:
     """Assets a rebalance of these strategies materialises: their sources and sleeves, and the
     shared risk and portfolio assets (other strategies' sleeves keep their stored holdings)."""
     by_name = {spec.name: spec for spec in STRATEGIES}
-    names = {"universe", "prices", "returns", "covariance", "target_weights"}
+    names = {
+        "universe",
+        "prices",
+        "returns",
+        "covariance",
+        "correlation_regime",
+        "bl_posterior",
+        "min_max_weights",
+        "target_weights",
+    }
     for name in spec_names:
         names |= {name, *by_name[name].sources}
     return [dg.AssetKey(name) for name in sorted(names)]

@@ -41,3 +41,9 @@ def covariance_wide(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(dtype=float)
     wide = frame.pivot(index="ticker", columns="other", values="value")
     return wide.loc[wide.index, wide.index]
+
+
+def wide_returns(returns: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Dates x ``names`` daily returns from the long ``returns`` frame (missing = NaN)."""
+    frame = returns[returns["ticker"].isin(names)]
+    return frame.pivot(index="date", columns="ticker", values="ret").reindex(columns=names)
