@@ -4,7 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pas_pipeline.portfolio.combine import CASH, combine_sleeves, equal_capital, latest_sleeves
+from pas_pipeline.portfolio.combine import (
+    CASH,
+    combine_sleeves,
+    equal_capital,
+    equal_risk_capital,
+    latest_sleeves,
+)
 from pas_pipeline.portfolio.target_checks import TARGET_CHECKS
 
 
@@ -87,3 +93,13 @@ def test_duplicate_ticker_is_refused():
 def test_a_valid_target_passes_every_check():
     for check in TARGET_CHECKS.values():
         check.validate(target({"XLK": 0.4, "XLE": 0.35, "XLF": 0.25}))
+
+
+def test_equal_risk_capital_is_inverse_to_each_sleeves_volatility():
+    cov = pd.DataFrame([[0.04, 0.0], [0.0, 0.16]], index=["XLK", "XLE"], columns=["XLK", "XLE"])
+    rows = pd.DataFrame(
+        {"strategy": ["a", "b", "c"], "ticker": ["XLK", "XLE", CASH], "weight": [1.0, 1.0, 1.0]}
+    )
+    # sigma_a = 0.2, sigma_b = 0.4 -> 5 : 2.5; c (all cash) gets the mean 3.75 -> / 11.25
+    capital = equal_risk_capital(rows, cov)
+    assert capital == pytest.approx({"a": 5 / 11.25, "b": 2.5 / 11.25, "c": 3.75 / 11.25})

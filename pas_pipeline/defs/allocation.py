@@ -17,7 +17,7 @@ from pas_pipeline.defs.portfolio import (
 )
 from pas_pipeline.defs.resources import WarehouseReader
 from pas_pipeline.portfolio import allocation as alloc
-from pas_pipeline.portfolio.combine import combine_sleeves, equal_capital, latest_sleeves
+from pas_pipeline.portfolio.combine import combine_sleeves, equal_risk_capital, latest_sleeves
 from pas_pipeline.portfolio.risk_inputs import covariance_wide, wide_returns
 from pas_pipeline.portfolio.target_checks import TARGET_CHECKS
 from pas_pipeline.risk import correlation_regime as regime_of
@@ -123,11 +123,10 @@ def min_max_weights(
     """``argmax w'mu - gamma (1 + delta) w'Sigma w`` with ``sum w = 1`` and position caps."""
     as_of = pd.Timestamp(context.partition_key)
     held = _held(sleeves, as_of)
-    invested = alloc.invested_fraction(held, equal_capital(sorted(held["strategy"].unique())))
+    cov = covariance_wide(covariance)
+    invested = alloc.invested_fraction(held, equal_risk_capital(held, cov))
     delta = float(correlation_regime["delta"].iloc[0]) if len(correlation_regime) else 0.0
-    stage = alloc.min_max_stage(
-        bl_posterior, covariance_wide(covariance), delta, invested, SETTINGS
-    )
+    stage = alloc.min_max_stage(bl_posterior, cov, delta, invested, SETTINGS)
     frame = pd.DataFrame(
         {"date": as_of, "ticker": stage.index, "weight": stage.to_numpy(), "invested": invested}
     )
@@ -167,9 +166,9 @@ def target_weights(
     risk-parity pass over the min-max weights, scaled down to the VaR budget."""
     as_of = pd.Timestamp(context.partition_key)
     held = _held(sleeves, as_of)
-    capital = equal_capital(sorted(held["strategy"].unique()))
-    invested = alloc.invested_fraction(held, capital)
     cov = covariance_wide(covariance)
+    capital = equal_risk_capital(held, cov)
+    invested = alloc.invested_fraction(held, capital)
     stage = pd.Series(min_max_weights["weight"].to_numpy(), index=min_max_weights["ticker"])
     weights = alloc.risk_parity_pass(stage, cov, invested, SETTINGS)
     daily = wide_returns(returns, list(weights.index))

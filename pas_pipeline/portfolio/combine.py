@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 CASH = "$CASH"
@@ -64,3 +65,24 @@ def combine_sleeves(sleeves: pd.DataFrame, capital: Mapping[str, float]) -> pd.D
         weight=("contribution", "sum"), sleeves=("label", ";".join)
     )
     return grouped.reset_index().sort_values("ticker").reset_index(drop=True)
+
+
+def equal_risk_capital(sleeves: pd.DataFrame, cov: pd.DataFrame) -> dict[str, float]:
+    """Capital shares giving each strategy the same ex-ante risk (before realised performance
+    exists): ``c_s ∝ 1 / sigma_s`` with ``sigma_s = sqrt(w_s' Sigma w_s)`` the annualised
+    volatility of one unit of sleeve ``s`` (its cash included). A sleeve with no risk (all
+    cash, or no name in ``cov``) gets the mean share of the others; all such -> equal."""
+    strategies = sorted(sleeves["strategy"].unique())
+    inverse: dict[str, float] = {}
+    for name in strategies:
+        rows = sleeves[(sleeves["strategy"] == name) & sleeves["ticker"].isin(cov.index)]
+        w = rows.set_index("ticker")["weight"]
+        sigma = float(np.sqrt(w.to_numpy() @ cov.loc[w.index, w.index].to_numpy() @ w.to_numpy()))
+        if sigma > 0:
+            inverse[name] = 1.0 / sigma
+    if not inverse:
+        return equal_capital(strategies)
+    fill = float(np.mean(list(inverse.values())))
+    raw = {name: inverse.get(name, fill) for name in strategies}
+    total = sum(raw.values())
+    return {name: value / total for name, value in raw.items()}
