@@ -88,6 +88,7 @@ def validate_frame(schema: pa.DataFrameSchema, frame: pd.DataFrame, source: str)
             row=_row(first),
         ) from exc
 
+
 _WEIGHT = pa.Column("float64", [pa.Check.ge(0), pa.Check.le(1), _FINITE], nullable=False)
 
 SLEEVE_SCHEMA = pa.DataFrameSchema(
@@ -100,10 +101,14 @@ SLEEVE_SCHEMA = pa.DataFrameSchema(
         "weight": _WEIGHT,
     },
     checks=[
-        pa.Check(lambda frame: bool(np.isclose(frame["weight"].sum(), 1.0, atol=1e-9)),
-                 name="weights_and_cash_sum_to_one"),
-        pa.Check(lambda frame: bool((frame["rebalance_date"] <= frame["date"]).all()),
-                 name="rebalance_not_after_date"),
+        pa.Check(
+            lambda frame: bool(np.isclose(frame["weight"].sum(), 1.0, atol=1e-9)),
+            name="weights_and_cash_sum_to_one",
+        ),
+        pa.Check(
+            lambda frame: bool((frame["rebalance_date"] <= frame["date"]).all()),
+            name="rebalance_not_after_date",
+        ),
     ],
     unique=["date", "strategy", "ticker"],
     strict=True,
@@ -111,3 +116,143 @@ SLEEVE_SCHEMA = pa.DataFrameSchema(
 )
 """A stored strategy sleeve (``pas_pipeline.strategies.run.sleeve_frame``): weights in
 [0, 1] that, with the ``$CASH`` row, sum to 1; decided on or before the partition date."""
+
+
+# --- Quiver alternative data (pas_pipeline.sources.quiver_parsers) -----------------------
+
+_MIDNIGHT = pa.Check(lambda s: s == s.dt.normalize(), name="at_midnight")
+_DAY = pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False)
+_SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[A-Z][A-Z0-9]{0,5}(?:[.\-][A-Z0-9]{1,2})?$"))
+_TEXT = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
+_OPTIONAL_TEXT = pa.Column(str, nullable=True)
+_AMOUNT = pa.Column("float64", [pa.Check.ge(0), _FINITE], nullable=True)
+"""Dollars or shares: non-negative and finite, NaN when the source did not say."""
+_KNOWN_AFTER_EVENT = pa.Check(
+    lambda frame: frame["known_date"] >= frame["event_date"], name="known_not_before_event"
+)
+
+CONGRESS_TRADES_SCHEMA = pa.DataFrameSchema(
+    {
+        "event_date": _DAY,
+        "known_date": _DAY,
+        "ticker": _SYMBOL,
+        "politician": _TEXT,
+        "bioguide_id": _OPTIONAL_TEXT,
+        "chamber": pa.Column(str, pa.Check.isin(["House", "Senate"]), nullable=False),
+        "party": _TEXT,
+        "transaction": _TEXT,
+        "side": pa.Column(str, pa.Check.isin(["buy", "sell", "other"]), nullable=False),
+        "amount_low": _AMOUNT,
+        "amount_high": _AMOUNT,
+        "amount_mid": _AMOUNT,
+        "ticker_type": _OPTIONAL_TEXT,
+    },
+    checks=[
+        _KNOWN_AFTER_EVENT,
+        pa.Check(
+            lambda frame: ~(frame["amount_low"] > frame["amount_high"]), name="amount_low_le_high"
+        ),
+    ],
+    unique=[
+        "bioguide_id",
+        "politician",
+        "ticker",
+        "event_date",
+        "known_date",
+        "transaction",
+        "amount_low",
+        "amount_high",
+        "ticker_type",
+    ],
+    strict=True,
+    name="congress_trades",
+)
+"""Congressional trades: disclosed (``known_date``) on or after the trade, USD ranges with
+low <= high, one row per (politician, ticker, dates, transaction, range, ticker type)."""
+
+GOV_CONTRACTS_SCHEMA = pa.DataFrameSchema(
+    {
+        "event_date": _DAY,
+        "known_date": _DAY,
+        "ticker": _SYMBOL,
+        "amount": _AMOUNT,
+        "agency": _OPTIONAL_TEXT,
+        "description": _OPTIONAL_TEXT,
+    },
+    unique=["ticker", "event_date", "known_date", "agency", "description", "amount"],
+    strict=True,
+    name="gov_contracts",
+)
+"""Government contract awards. ``known_date`` (announcement) may precede ``event_date``
+(the contract action), so their order is not checked."""
+
+INSIDER_TRADES_SCHEMA = pa.DataFrameSchema(
+    {
+        "event_date": _DAY,
+        "known_date": _DAY,
+        "ticker": _SYMBOL,
+        "insider": _TEXT,
+        "transaction_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]$"), nullable=False),
+        "acquired_disposed": pa.Column(str, pa.Check.isin(["A", "D"]), nullable=False),
+        "shares": _AMOUNT,
+        "price": _AMOUNT,
+        "value": _AMOUNT,
+        "is_officer": pa.Column(bool, nullable=False),
+        "is_director": pa.Column(bool, nullable=False),
+        "title": _OPTIONAL_TEXT,
+    },
+    checks=[_KNOWN_AFTER_EVENT],
+    unique=[
+        "ticker",
+        "insider",
+        "event_date",
+        "known_date",
+        "transaction_code",
+        "acquired_disposed",
+        "shares",
+        "price",
+    ],
+    strict=True,
+    name="insider_trades",
+)
+"""SEC Form 4 transactions: filed on or after the transaction, non-negative shares, price
+and value, a one-letter code, A(cquired) or D(isposed)."""
+
+LOBBYING_SCHEMA = pa.DataFrameSchema(
+    {
+        "event_date": _DAY,
+        "known_date": _DAY,
+        "ticker": _SYMBOL,
+        "amount": _AMOUNT,
+        "client": _OPTIONAL_TEXT,
+        "issue": _OPTIONAL_TEXT,
+        "registrant": _TEXT,
+    },
+    checks=[_KNOWN_AFTER_EVENT],
+    unique=["ticker", "known_date", "client", "issue", "registrant", "amount"],
+    strict=True,
+    name="lobbying",
+)
+"""Lobbying disclosures: non-negative spend, one row per (ticker, date, client, issue,
+registrant, amount)."""
+
+APP_RATINGS_SCHEMA = pa.DataFrameSchema(
+    {
+        "event_date": _DAY,
+        "known_date": _DAY,
+        "ticker": _SYMBOL,
+        "app": _TEXT,
+        "rating": pa.Column("float64", [pa.Check.in_range(0, 5)], nullable=True),
+        "review_count": pa.Column("float64", [pa.Check.ge(0), _FINITE], nullable=True),
+    },
+    checks=[_KNOWN_AFTER_EVENT],
+    unique=["ticker", "app", "known_date"],
+    strict=True,
+    name="app_ratings",
+)
+"""App store ratings: a 0-5 rating, a non-negative review count, one scrape per (ticker,
+app, day)."""
+
+_FRAME_CHECK_COLUMNS.update(
+    {"known_not_before_event": "known_date", "amount_low_le_high": "amount_low"}
+)

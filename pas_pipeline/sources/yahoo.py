@@ -198,8 +198,11 @@ def _extract(payload: Any, ticker: str) -> _Bars:
         for name in ("open", "high", "low", "close", "volume")
     }
     adjclose = indicators.get("adjclose")
-    if isinstance(adjclose, list) and adjclose and isinstance(adjclose[0], dict) and (
-        "adjclose" in adjclose[0]
+    if (
+        isinstance(adjclose, list)
+        and adjclose
+        and isinstance(adjclose[0], dict)
+        and ("adjclose" in adjclose[0])
     ):
         adj = _numbers(adjclose[0]["adjclose"], _ADJCLOSE, n)
     else:

@@ -236,9 +236,7 @@ def _chart_result(
     # One generation covers the answer, the 52-week window and the previous close.
     offset = max(0, min(positions.start - 1, last + 1 - _SESSIONS_PER_52_WEEKS))
     covered = market.bars_slice(symbol, slice(offset, max(positions.stop, last + 1)))
-    result: dict[str, Any] = {
-        "meta": _meta(market, covered, offset, positions, last, range_name)
-    }
+    result: dict[str, Any] = {"meta": _meta(market, covered, offset, positions, last, range_name)}
     bars = covered.slice(slice(positions.start - offset, positions.stop - offset))
     if len(bars) == 0:
         result["indicators"] = {"quote": [{}], "adjclose": [{}]}
