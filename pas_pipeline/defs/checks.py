@@ -26,8 +26,10 @@ def validated(
     frame: pd.DataFrame,
     checks: Mapping[str, Validator],
     metadata: Mapping[str, Any] | None = None,
+    stored: pd.DataFrame | None = None,
 ) -> Iterator[dg.AssetCheckResult | dg.Output]:
-    """Run each named validator on ``frame``; yield check results, then the output or fail."""
+    """Run each named validator on ``frame``; yield check results, then the output (``stored``
+    when given, e.g. the frame with its partition column added, else ``frame``) or fail."""
     failures: list[str] = []
     for name, validate in checks.items():
         try:
@@ -46,4 +48,4 @@ def validated(
         raise dg.Failure(
             description="; ".join(failures), metadata={"rows": len(frame)}, allow_retries=False
         )
-    yield dg.Output(frame, metadata=dict(metadata or {}))
+    yield dg.Output(frame if stored is None else stored, metadata=dict(metadata or {}))

@@ -1,11 +1,14 @@
 """The one ``Definitions`` object: assets, checks, jobs, schedules, sensors, resources."""
 
+from typing import Any
+
 import dagster as dg
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
 from pas_pipeline.defs import allocation, market_data, portfolio
+from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
 from pas_pipeline.defs.execution import ORDERS_ASSET, build_execution_sensor, execute_orders_job
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import (
@@ -37,18 +40,32 @@ market_data_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    name="market_data_schedule",
-    cron_schedule="0 17 * * 1-5",
-    execution_timezone=EXCHANGE_TIMEZONE,
-    job=market_data_job,
-    description="Daily prices and returns after the close, so every look-back window is full.",
+alt_data_job = dg.define_asset_job(
+    "alt_data",
+    selection=dg.AssetSelection.assets(market_data.universe, *ALT_DATA_ASSETS),
+    partitions_def=trading_day_partitions,
+    description="Alternative data (Quiver datasets): daily ingest and backfills.",
 )
-def market_data_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    day = context.scheduled_execution_time.date()
-    if not is_trading_day(day):
-        return dg.SkipReason(f"{day} is not a trading day")
-    return dg.RunRequest(run_key=f"market_data:{day.isoformat()}", partition_key=day.isoformat())
+
+
+def daily_ingest_schedule(job: Any, cron: str) -> dg.ScheduleDefinition:
+    """Materialise ``job`` for each session after the close (run key ``job:date``); exchange
+    holidays are skipped, so every look-back window stays gap-free."""
+
+    @dg.schedule(
+        name=f"{job.name}_schedule",
+        cron_schedule=cron,
+        execution_timezone=EXCHANGE_TIMEZONE,
+        job=job,
+        description=f"Daily {job.name} ingest after the close (holidays skipped).",
+    )
+    def ingest(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        day = context.scheduled_execution_time.date()
+        if not is_trading_day(day):
+            return dg.SkipReason(f"{day} is not a trading day")
+        return dg.RunRequest(run_key=f"{job.name}:{day.isoformat()}", partition_key=day.isoformat())
+
+    return ingest
 
 
 def _secret_env(name: str) -> dg.EnvVar:
@@ -66,7 +83,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
         ),
         "warehouse": WarehouseReader(database=str(settings.warehouse_path)),
         "data_sources": DataSourcesResource(
-            mode=settings.data_mode.value, sample_universe_size=settings.sample_universe_size
+            mode=settings.data_mode.value,
+            sample_universe_size=settings.sample_universe_size,
+            quiver_api_token=_secret_env("QUIVER_API_TOKEN") if settings.quiver_api_token else None,
         ),
         "ledger": LedgerResource(
             duckdb_path=str(settings.ledger_path),
@@ -83,6 +102,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[
             market_data.universe,
             market_data.prices,
+            *ALT_DATA_ASSETS,
             *SLEEVE_ASSETS,
             portfolio.returns,
             portfolio.covariance,
@@ -92,9 +112,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             allocation.target_weights,
             ORDERS_ASSET,
         ],
-        jobs=[rebalance_job, market_data_job, execute_orders_job],
+        jobs=[rebalance_job, market_data_job, alt_data_job, execute_orders_job],
         schedules=[
-            market_data_schedule,
+            daily_ingest_schedule(market_data_job, "0 17 * * 1-5"),
+            daily_ingest_schedule(alt_data_job, "15 17 * * 1-5"),
             *(build_schedule(spec, rebalance_job) for spec in STRATEGIES),
         ],
         sensors=[build_execution_sensor(rebalance_job)],

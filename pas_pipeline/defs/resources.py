@@ -10,10 +10,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pas_pipeline.config import BrokerKind, DataMode
+from pas_pipeline.config import BrokerKind, DataMode, Secret
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.sources.quiver import QuiverClient, make_quiver_client
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
 from pas_pipeline.sources.yahoo import YahooChartClient, make_yahoo_client
 
@@ -28,8 +29,14 @@ class DataSourcesResource(dg.ConfigurableResource):
     def data_mode(self) -> DataMode:
         return DataMode(self.mode)
 
+    quiver_api_token: str | None = None
+
     def yahoo(self) -> YahooChartClient:
         return make_yahoo_client(self.data_mode(), universe_size=self.sample_universe_size)
+
+    def quiver(self) -> QuiverClient:
+        token = Secret(self.quiver_api_token) if self.quiver_api_token else None
+        return make_quiver_client(self.data_mode(), token, self.sample_universe_size)
 
     def universe(self) -> pd.DataFrame:
         """Stocks the pipeline considers (ticker, name, sector, market_cap, wiki_article)."""

@@ -1,0 +1,114 @@
+"""Alternative-data assets, generated from one table: each a partitioned, point-in-time,
+schema-checked copy of one Quiver dataset."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+
+from pas_pipeline.defs.checks import blocking_check_spec, validated
+from pas_pipeline.defs.market_data import partition_dates
+from pas_pipeline.defs.partitions import trading_day_partitions
+from pas_pipeline.defs.resources import DataSourcesResource
+from pas_pipeline.schemas import (
+    APP_RATINGS_SCHEMA,
+    CONGRESS_TRADES_SCHEMA,
+    GOV_CONTRACTS_SCHEMA,
+    INSIDER_TRADES_SCHEMA,
+    LOBBYING_SCHEMA,
+    validate_frame,
+)
+from pas_pipeline.sources.point_in_time import known_window, stamp_sessions
+
+
+@dataclass(frozen=True)
+class AltDataSpec:
+    """One alternative-data asset: the Quiver dataset it copies and its schema."""
+
+    name: str
+    schema: pa.DataFrameSchema
+    description: str
+
+
+ALT_DATA: tuple[AltDataSpec, ...] = (
+    AltDataSpec(
+        "congress_trades",
+        CONGRESS_TRADES_SCHEMA,
+        "Congressional stock trades (Quiver bulk V2); known on the filing date.",
+    ),
+    AltDataSpec(
+        "gov_contracts",
+        GOV_CONTRACTS_SCHEMA,
+        "Federal contract awards (Quiver); known on the announcement date.",
+    ),
+    AltDataSpec(
+        "insider_trades",
+        INSIDER_TRADES_SCHEMA,
+        "Corporate insider Form 4 trades (Quiver); known on the filing date.",
+    ),
+    AltDataSpec(
+        "lobbying",
+        LOBBYING_SCHEMA,
+        "Corporate lobbying spend (Quiver); known on the reported date.",
+    ),
+    AltDataSpec(
+        "app_ratings",
+        APP_RATINGS_SCHEMA,
+        "App store ratings and review counts (Quiver); known when scraped.",
+    ),
+)
+
+
+def _metadata(frame: pd.DataFrame, universe: pd.DataFrame) -> dict[str, Any]:
+    lag = (frame["known_date"] - frame["event_date"]).dt.days
+    tickers = set(frame["ticker"])
+    return {
+        "rows": len(frame),
+        "tickers": len(tickers),
+        "universe_coverage": len(tickers & set(universe["ticker"])) / max(len(universe), 1),
+        "median_lag_days": float(lag.median()) if len(frame) else 0.0,
+        "max_lag_days": int(lag.max()) if len(frame) else 0,
+    }
+
+
+def build_alt_data_asset(spec: AltDataSpec) -> dg.AssetsDefinition:
+    check = f"{spec.name}_schema"
+
+    @dg.asset(
+        name=spec.name,
+        description=spec.description,
+        group_name="alt_data",
+        partitions_def=trading_day_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        metadata={"partition_expr": "date"},
+        pool="quiver",
+        kinds={"duckdb"},
+        check_specs=[
+            blocking_check_spec(
+                spec.name, check, "Rows match the schema: types, ranges, keys, dates."
+            )
+        ],
+    )
+    def alt_data_asset(
+        context: dg.AssetExecutionContext,
+        universe: pd.DataFrame,
+        data_sources: DataSourcesResource,
+    ) -> Iterator[Any]:
+        first, last = partition_dates(context)
+        start, end = known_window(first, last)
+        with data_sources.quiver() as client:
+            frame = client.fetch_frame(spec.name, start, end)
+        yield from validated(
+            frame,
+            {check: lambda f: validate_frame(spec.schema, f, "quiver")},
+            _metadata(frame, universe),
+            stored=stamp_sessions(frame, first, last),
+        )
+
+    return alt_data_asset
+
+
+ALT_DATA_ASSETS: tuple[dg.AssetsDefinition, ...] = tuple(build_alt_data_asset(s) for s in ALT_DATA)
