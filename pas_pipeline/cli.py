@@ -1,5 +1,5 @@
-"""The ``pas`` command: ``pas demo`` runs one rebalance end to end; ``pas instance`` prepares
-``$DAGSTER_HOME``."""
+"""The ``pas`` command: ``pas demo`` runs one rebalance end to end; ``pas trading-state``
+shows or sets the kill switch; ``pas instance`` prepares ``$DAGSTER_HOME``."""
 
 from __future__ import annotations
 
@@ -26,6 +26,18 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trading_state(args: argparse.Namespace) -> int:
+    from pas_pipeline.execution.ledger import Ledger
+
+    settings = Settings.from_env()
+    ledger = Ledger.connect(settings.pg_uri or settings.ledger_path)
+    if args.state:
+        ledger.set_trading_state(args.state, args.reason)
+    detail = ledger.trading_state_detail()
+    print(f"{detail.state.value}  ({detail.reason}, since {detail.updated_at})")
+    return 0
+
+
 def _instance(_: argparse.Namespace) -> int:
     home = prepare_dagster_home(Settings.from_env())
     print(home)
@@ -43,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         help="pretend today is this date (YYYY-MM-DD); default: today",
     )
     demo.set_defaults(handler=_demo)
+    state = commands.add_parser(
+        "trading-state", help="show or set the kill switch (ACTIVE, REDUCE_ONLY, HALTED)"
+    )
+    state.add_argument("state", nargs="?", choices=["ACTIVE", "REDUCE_ONLY", "HALTED"])
+    state.add_argument("--reason", default="set from the command line")
+    state.set_defaults(handler=_trading_state)
     instance = commands.add_parser("instance", help="prepare $DAGSTER_HOME and print its path")
     instance.set_defaults(handler=_instance)
     args = parser.parse_args(argv)

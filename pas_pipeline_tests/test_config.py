@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pas_pipeline.config import PAPER_BASE_URL, BrokerKind, DataMode, Settings
-from pas_pipeline.defs.definitions import build_resources
+from pas_pipeline.defs.definitions import build_definitions, build_resources
 
 
 def test_defaults_are_offline_sample_data_and_the_simulated_broker(tmp_path):
@@ -44,3 +44,32 @@ def test_postgres_ledger_uri_reaches_the_resource_as_an_env_var_name(tmp_path, m
     )
     ledger = build_resources(settings)["ledger"]
     assert "hunter2" not in repr(ledger)
+
+
+def test_kill_switch_set_from_the_cli_survives_a_new_process(tmp_path, monkeypatch, capsys):
+    from pas_pipeline.cli import main
+    from pas_pipeline.execution.ledger import Ledger
+
+    monkeypatch.setenv("PAS_HOME", str(tmp_path))
+    monkeypatch.delenv("PG_URI", raising=False)
+    assert main(["trading-state", "HALTED", "--reason", "drill"]) == 0
+    assert capsys.readouterr().out.startswith("HALTED  (drill")
+    assert Ledger.connect(tmp_path / "ledger.duckdb").get_trading_state().value == "HALTED"
+
+
+def test_kill_switch_set_from_a_dagster_job(tmp_path):
+    import dagster as dg
+
+    from pas_pipeline.execution.ledger import Ledger
+
+    defs = build_definitions(Settings(home=tmp_path))
+    result = defs.resolve_job_def("set_trading_state_job").execute_in_process(
+        run_config={
+            "ops": {
+                "set_trading_state": {"config": {"state": "REDUCE_ONLY", "reason": "vol spike"}}
+            }
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert Ledger.connect(tmp_path / "ledger.duckdb").get_trading_state().value == "REDUCE_ONLY"

@@ -1,10 +1,13 @@
 """Trading one rebalance: the same target is traded once, a new target is a new rebalance."""
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
 from pas_pipeline.execution.ledger import Ledger
-from pas_pipeline.execution.model import OrderLimits
+from pas_pipeline.execution.limits import PreTradeLimits
+from pas_pipeline.execution.model import OrderLimits, TradingState
 from pas_pipeline.execution.rebalance import execute_rebalance, strategies_in
 from pas_pipeline.execution.simulated import SimulatedBroker
 
@@ -32,7 +35,17 @@ def ledger(tmp_path):
     return Ledger.connect(tmp_path / "ledger.duckdb")
 
 
-def trade(broker, ledger, weights, dry_run=False):
+OPEN_LIMITS = PreTradeLimits(
+    max_order_notional=1e9,
+    max_position_weight=1.0,
+    max_gross_exposure=1.0,
+    max_daily_turnover=2.0,
+    max_price_deviation=0.1,
+    require_market_open=False,
+)
+
+
+def trade(broker, ledger, weights, dry_run=False, pre_trade=OPEN_LIMITS):
     return execute_rebalance(
         as_of=DAY,
         target=weights,
@@ -40,6 +53,7 @@ def trade(broker, ledger, weights, dry_run=False):
         broker=broker,
         ledger=ledger,
         limits=OrderLimits(),
+        pre_trade=pre_trade,
         dry_run=dry_run,
     )
 
@@ -81,3 +95,25 @@ def test_dry_run_plans_but_neither_trades_nor_records(broker, ledger):
     assert broker.list_orders() == []
     assert ledger.get_rebalance(outcome.rebalance_id) is None
     assert ledger.plan_for(outcome.rebalance_id) == []
+
+
+def test_an_order_over_the_position_limit_is_blocked_recorded_and_sent_once_allowed(broker, ledger):
+    tight = dataclasses.replace(OPEN_LIMITS, max_position_weight=0.4)
+    first = trade(broker, ledger, target(0.5, 0.3), pre_trade=tight)
+    [(order, reason)] = first.blocked
+    assert (order.symbol, order.side) == ("XLK", "buy")
+    assert reason == "XLK would be 50 % of equity (limit 40 %)"
+    assert not first.ok
+    assert [o.symbol for o in broker.list_orders()] == ["XLE"]
+    events = ledger.order_events_for(order.client_order_id)
+    assert "blocked_by_limits" in set(events["status"])
+    again = trade(broker, ledger, target(0.5, 0.3))  # limit relaxed: same rebalance, same plan
+    assert again.reused_plan and again.ok
+    assert sorted(o.symbol for o in broker.list_orders()) == ["XLE", "XLK"]
+
+
+def test_the_kill_switch_blocks_every_order(broker, ledger):
+    ledger.set_trading_state(TradingState.HALTED, "test")
+    outcome = trade(broker, ledger, target(0.5, 0.3))
+    assert {reason for _, reason in outcome.blocked} == {"trading is HALTED"}
+    assert broker.list_orders() == []

@@ -9,7 +9,12 @@ from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
 from pas_pipeline.defs import allocation, market_data, portfolio
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
-from pas_pipeline.defs.execution import ORDERS_ASSET, build_execution_sensor, execute_orders_job
+from pas_pipeline.defs.execution import (
+    ORDERS_ASSET,
+    build_execution_sensor,
+    execute_orders_job,
+    set_trading_state_job,
+)
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import (
     WAREHOUSE_SCHEMA,
@@ -92,7 +97,14 @@ def build_resources(settings: Settings) -> dict[str, object]:
             pg_uri=_secret_env("PG_URI") if settings.pg_uri else None,
         ),
         "broker": BrokerResource(
-            kind=settings.broker.value, simulated_path=str(settings.simulated_broker_path)
+            kind=settings.broker.value,
+            simulated_path=str(settings.simulated_broker_path),
+            alpaca_api_key=_secret_env("ALPACA_API_KEY") if settings.alpaca_api_key else None,
+            alpaca_api_secret=_secret_env("ALPACA_API_SECRET")
+            if settings.alpaca_api_secret
+            else None,
+            alpaca_base_url=settings.alpaca_base_url,
+            allow_live_trading=settings.allow_live_trading,
         ),
     }
 
@@ -112,7 +124,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             allocation.target_weights,
             ORDERS_ASSET,
         ],
-        jobs=[rebalance_job, market_data_job, alt_data_job, execute_orders_job],
+        jobs=[
+            rebalance_job,
+            market_data_job,
+            alt_data_job,
+            execute_orders_job,
+            set_trading_state_job,
+        ],
         schedules=[
             daily_ingest_schedule(market_data_job, "0 17 * * 1-5"),
             daily_ingest_schedule(alt_data_job, "15 17 * * 1-5"),

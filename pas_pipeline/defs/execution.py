@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 
 from pas_pipeline.defs.resources import BrokerResource, LedgerResource, WarehouseReader
+from pas_pipeline.execution.limits import PreTradeLimits
 from pas_pipeline.execution.model import OrderLimits
 from pas_pipeline.execution.rebalance import execute_rebalance
 
@@ -33,6 +34,24 @@ class ExecuteOrdersConfig(dg.Config):
     no_trade_band: float = 0.002
     min_order_notional: float = 1.0
     fractional: bool = True
+    max_order_notional: float = 1_000_000.0
+    max_position_weight: float = 0.40
+    max_gross_exposure: float = 1.0
+    max_daily_turnover: float = 2.0
+    max_price_deviation: float = 0.10
+    require_market_open: bool = False
+    """Off by default: runs after the close submit DAY market orders that execute at the next
+    open; turn it on for intraday runs that must trade now or not at all."""
+
+    def pre_trade_limits(self) -> PreTradeLimits:
+        return PreTradeLimits(
+            max_order_notional=self.max_order_notional,
+            max_position_weight=self.max_position_weight,
+            max_gross_exposure=self.max_gross_exposure,
+            max_daily_turnover=self.max_daily_turnover,
+            max_price_deviation=self.max_price_deviation,
+            require_market_open=self.require_market_open,
+        )
 
 
 @dg.op(tags={"pas/side_effects": "broker"}, pool="broker")
@@ -64,6 +83,7 @@ def execute_orders(
         broker=broker.open(),
         ledger=ledger.open(),
         limits=limits,
+        pre_trade=config.pre_trade_limits(),
         dry_run=config.dry_run,
         input_runs={"rebalance_run_id": config.rebalance_run_id},
     )
@@ -75,10 +95,13 @@ def execute_orders(
             metadata=outcome.metadata(),
         )
     )
-    if not outcome.report.ok:
+    for order, reason in outcome.blocked:
+        context.log.warning(f"blocked {order.side} {order.symbol}: {reason}")
+    if not outcome.ok:
         raise dg.Failure(
             description=f"rebalance {outcome.rebalance_id}: not every planned order reached "
-            f"the broker ({outcome.report.counts()}); a re-run submits only what is missing",
+            f"the broker ({outcome.report.counts()}, blocked by limits {len(outcome.blocked)}); "
+            "a re-run submits only what is missing",
             allow_retries=False,
         )
 
@@ -125,3 +148,25 @@ def build_execution_sensor(rebalance_job: dg.JobDefinition | Any) -> dg.SensorDe
         )
 
     return execute_after_rebalance
+
+
+class TradingStateConfig(dg.Config):
+    """The kill switch: ACTIVE trades, REDUCE_ONLY only shrinks positions, HALTED blocks all."""
+
+    state: str
+    reason: str
+
+
+@dg.op(tags={"pas/side_effects": "ledger"})
+def set_trading_state(
+    context: dg.OpExecutionContext, config: TradingStateConfig, ledger: LedgerResource
+) -> None:
+    """Store the trading state in the ledger (it survives restarts)."""
+    book = ledger.open()
+    book.set_trading_state(config.state, config.reason)
+    context.log.info(f"trading state is now {book.get_trading_state().value}: {config.reason}")
+
+
+@dg.job(description="Set the kill switch (ACTIVE / REDUCE_ONLY / HALTED) with a reason.")
+def set_trading_state_job() -> None:
+    set_trading_state()

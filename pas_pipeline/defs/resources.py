@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pas_pipeline.config import BrokerKind, DataMode, Secret
+from pas_pipeline.config import PAPER_BASE_URL, BrokerKind, DataMode, Secret
+from pas_pipeline.execution.alpaca import AlpacaBroker
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.simulated import SimulatedBroker
@@ -90,11 +91,21 @@ class BrokerResource(dg.ConfigurableResource):
     kind: str = BrokerKind.SIMULATED.value
     simulated_path: str
     initial_cash: float = 1_000_000.0
+    alpaca_api_key: str | None = None
+    alpaca_api_secret: str | None = None
+    alpaca_base_url: str = PAPER_BASE_URL
+    allow_live_trading: bool = False
 
     def open(self) -> Broker:
+        """The configured broker; Alpaca's live host is refused unless live trading is
+        explicitly allowed (``PAS_ALLOW_LIVE_TRADING=true``)."""
         if BrokerKind(self.kind) is BrokerKind.SIMULATED:
             return SimulatedBroker(self.simulated_path, initial_cash=self.initial_cash)
-        raise dg.Failure(
-            "PAS_BROKER=alpaca is not available yet: the Alpaca gateway is tracked as its own "
-            "issue; use PAS_BROKER=simulated."
+        if not (self.alpaca_api_key and self.alpaca_api_secret):
+            raise dg.Failure("PAS_BROKER=alpaca needs ALPACA_API_KEY and ALPACA_API_SECRET")
+        return AlpacaBroker(
+            Secret(self.alpaca_api_key),
+            Secret(self.alpaca_api_secret),
+            base_url=self.alpaca_base_url,
+            allow_live=self.allow_live_trading,
         )

@@ -55,6 +55,10 @@ class Broker(Protocol):
         """Current equity and cash (USD)."""
         ...
 
+    def is_market_open(self) -> bool:
+        """True while the broker's market is in its regular session."""
+        ...
+
     def get_positions(self) -> dict[str, Position]:
         """Open positions keyed by symbol (no zero-quantity entries)."""
         ...

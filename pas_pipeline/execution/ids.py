@@ -55,8 +55,14 @@ def canonical_json(value: Any) -> str:
 
     Dates become ISO strings, enums their value, sets sorted lists, Decimals and paths strings.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False, default=_json_default)
+    return json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
 
 
 def config_hash(mapping: Mapping[str, Any]) -> str:

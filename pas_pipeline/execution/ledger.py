@@ -34,10 +34,22 @@ from pas_pipeline.execution.model import BrokerOrder, PlannedOrder, Position, Tr
 _PG_SCHEMES = ("postgresql://", "postgres://")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _PG_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(727001)"
-_PLAN_COLUMNS = ("client_order_id, rebalance_id, symbol, side, qty, reference_price, notional, "
-                 "current_weight, target_weight")
-_ORDER_STATE = ("broker_order_id", "rebalance_id", "symbol", "side", "qty", "status",
-                "filled_qty", "filled_avg_price", "submitted_at", "filled_at")
+_PLAN_COLUMNS = (
+    "client_order_id, rebalance_id, symbol, side, qty, reference_price, notional, "
+    "current_weight, target_weight"
+)
+_ORDER_STATE = (
+    "broker_order_id",
+    "rebalance_id",
+    "symbol",
+    "side",
+    "qty",
+    "status",
+    "filled_qty",
+    "filled_avg_price",
+    "submitted_at",
+    "filled_at",
+)
 
 
 class LedgerError(Exception):
@@ -183,8 +195,12 @@ class Ledger:
         apply_migrations(self._db.transaction, self._db.preamble)
 
     @classmethod
-    def connect(cls, target: str | Path | Secret, schema: str | None = None,
-                clock: Callable[[], datetime] = _utcnow) -> Ledger:
+    def connect(
+        cls,
+        target: str | Path | Secret,
+        schema: str | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> Ledger:
         """Open (creating and migrating if needed) the ledger at ``target``.
 
         ``target``: a DuckDB file path, or a ``postgresql://`` URI (optionally a
@@ -210,9 +226,14 @@ class Ledger:
 
     # -- writers ---------------------------------------------------------------------------
 
-    def record_rebalance(self, rebalance_id: str, as_of_date: date | str,
-                         strategies: Iterable[str], config_hash: str,
-                         input_partitions: Mapping[str, Any] | None = None) -> None:
+    def record_rebalance(
+        self,
+        rebalance_id: str,
+        as_of_date: date | str,
+        strategies: Iterable[str],
+        config_hash: str,
+        input_partitions: Mapping[str, Any] | None = None,
+    ) -> None:
         """Insert or update the rebalance row (``created_at`` is kept from the first call).
 
         ``strategies`` are stored as a sorted JSON list, ``input_partitions`` (e.g. asset key
@@ -225,8 +246,15 @@ class Ledger:
                 "ON CONFLICT (rebalance_id) DO UPDATE SET as_of_date = EXCLUDED.as_of_date, "
                 "strategies = EXCLUDED.strategies, config_hash = EXCLUDED.config_hash, "
                 "input_partitions = EXCLUDED.input_partitions",
-                [rebalance_id, as_date(as_of_date), canonical_json(sorted(set(strategies))),
-                 config_hash, canonical_json(dict(input_partitions or {})), self._clock()])
+                [
+                    rebalance_id,
+                    as_date(as_of_date),
+                    canonical_json(sorted(set(strategies))),
+                    config_hash,
+                    canonical_json(dict(input_partitions or {})),
+                    self._clock(),
+                ],
+            )
 
     def record_plan(self, rebalance_id: str, orders: Sequence[PlannedOrder]) -> None:
         """Store the planned orders of ``rebalance_id``.
@@ -245,11 +273,26 @@ class Ledger:
             tx.executemany(
                 f"INSERT INTO order_plans ({_PLAN_COLUMNS}, recorded_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client_order_id) DO NOTHING",
-                [[o.client_order_id, o.rebalance_id, o.symbol, o.side, o.qty, o.reference_price,
-                  o.notional, o.current_weight, o.target_weight, now] for o in orders])
+                [
+                    [
+                        o.client_order_id,
+                        o.rebalance_id,
+                        o.symbol,
+                        o.side,
+                        o.qty,
+                        o.reference_price,
+                        o.notional,
+                        o.current_weight,
+                        o.target_weight,
+                        now,
+                    ]
+                    for o in orders
+                ],
+            )
 
-    def record_order(self, order: BrokerOrder, rebalance_id: str | None = None,
-                     detail: str | None = None) -> bool:
+    def record_order(
+        self, order: BrokerOrder, rebalance_id: str | None = None, detail: str | None = None
+    ) -> bool:
         """Insert or update the broker's view of an order; returns False when nothing changed.
 
         ``rebalance_id`` defaults to the one already stored, else to the plan's. A change adds
@@ -260,56 +303,87 @@ class Ledger:
         now = self._clock()
         with self._db.transaction() as tx:
             cols = ", ".join(_ORDER_STATE)
-            row = tx.fetchone(f"SELECT {cols} FROM orders WHERE client_order_id = ?",
-                              [order.client_order_id])
+            row = tx.fetchone(
+                f"SELECT {cols} FROM orders WHERE client_order_id = ?", [order.client_order_id]
+            )
             if rebalance_id is None:
                 rebalance_id = row[1] if row else self._planned_rebalance(tx, order)
-            state = (order.broker_order_id, rebalance_id, order.symbol, order.side, order.qty,
-                     str(order.status), order.filled_qty, order.filled_avg_price,
-                     submitted_at, filled_at)
+            state = (
+                order.broker_order_id,
+                rebalance_id,
+                order.symbol,
+                order.side,
+                order.qty,
+                str(order.status),
+                order.filled_qty,
+                order.filled_avg_price,
+                submitted_at,
+                filled_at,
+            )
             if row == state:
                 return False
             if row is not None and row[2:4] != state[2:4]:
-                raise ValueError(f"{order.client_order_id}: recorded as {row[2:4]}, "
-                                 f"broker says {state[2:4]}")
+                raise ValueError(
+                    f"{order.client_order_id}: recorded as {row[2:4]}, broker says {state[2:4]}"
+                )
             tx.execute("DELETE FROM orders WHERE client_order_id = ?", [order.client_order_id])
-            tx.execute(f"INSERT INTO orders (client_order_id, {cols}, updated_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [order.client_order_id, *state, now])
-            self._event(tx, order.client_order_id, str(order.status),
-                        detail or f"filled_qty={order.filled_qty!r}", now)
+            tx.execute(
+                f"INSERT INTO orders (client_order_id, {cols}, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [order.client_order_id, *state, now],
+            )
+            self._event(
+                tx,
+                order.client_order_id,
+                str(order.status),
+                detail or f"filled_qty={order.filled_qty!r}",
+                now,
+            )
         return True
 
     @staticmethod
     def _planned_rebalance(tx: _Cursor, order: BrokerOrder) -> str | None:
-        row = tx.fetchone("SELECT rebalance_id FROM order_plans WHERE client_order_id = ?",
-                          [order.client_order_id])
+        row = tx.fetchone(
+            "SELECT rebalance_id FROM order_plans WHERE client_order_id = ?",
+            [order.client_order_id],
+        )
         return None if row is None else row[0]
 
     @staticmethod
-    def _event(tx: _Cursor, client_order_id: str, status: str, detail: str | None,
-               at: datetime) -> None:
-        tx.execute('INSERT INTO order_events (client_order_id, status, "at", detail) '
-                   "VALUES (?, ?, ?, ?)", [client_order_id, status, at, detail])
+    def _event(
+        tx: _Cursor, client_order_id: str, status: str, detail: str | None, at: datetime
+    ) -> None:
+        tx.execute(
+            'INSERT INTO order_events (client_order_id, status, "at", detail) VALUES (?, ?, ?, ?)',
+            [client_order_id, status, at, detail],
+        )
 
     def record_event(self, client_order_id: str, status: str, detail: str | None = None) -> None:
         """Append an event for an order, e.g. ``submit_failed`` with the error message."""
         with self._db.transaction() as tx:
             self._event(tx, client_order_id, status, detail, self._clock())
 
-    def record_fill(self, client_order_id: str, qty: float, price: float,
-                    filled_at: datetime) -> None:
+    def record_fill(
+        self, client_order_id: str, qty: float, price: float, filled_at: datetime
+    ) -> None:
         """Record ``qty`` shares filled at ``price`` USD; the same (order, time) is kept once."""
         qty, price = _finite(qty, "fill qty"), _finite(price, "fill price")
         if qty <= 0 or price <= 0:
             raise ValueError(f"{client_order_id}: fill qty and price must be > 0")
         with self._db.transaction() as tx:
-            tx.execute("INSERT INTO fills (client_order_id, qty, price, filled_at) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT (client_order_id, filled_at) DO NOTHING",
-                       [client_order_id, qty, price, _utc(filled_at)])
+            tx.execute(
+                "INSERT INTO fills (client_order_id, qty, price, filled_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (client_order_id, filled_at) DO NOTHING",
+                [client_order_id, qty, price, _utc(filled_at)],
+            )
 
-    def snapshot_positions(self, as_of: datetime, positions: Mapping[str, Position],
-                           source: str, prices: Mapping[str, float] | None = None) -> None:
+    def snapshot_positions(
+        self,
+        as_of: datetime,
+        positions: Mapping[str, Position],
+        source: str,
+        prices: Mapping[str, float] | None = None,
+    ) -> None:
         """Replace the snapshot (``as_of``, ``source``) with ``positions``.
 
         ``price`` is ``prices[symbol]`` when given, else market value / qty.
@@ -317,26 +391,47 @@ class Ledger:
         as_of = _utc(as_of)
         rows = []
         for symbol, pos in sorted(positions.items()):
-            price = prices.get(symbol) if prices is not None else (
-                pos.market_value / pos.qty if pos.qty else None)
-            rows.append([as_of, source, symbol, _finite(pos.qty, f"{symbol} qty"),
-                         None if price is None else _finite(price, f"{symbol} price"),
-                         _finite(pos.market_value, f"{symbol} market value")])
+            price = (
+                prices.get(symbol)
+                if prices is not None
+                else (pos.market_value / pos.qty if pos.qty else None)
+            )
+            rows.append(
+                [
+                    as_of,
+                    source,
+                    symbol,
+                    _finite(pos.qty, f"{symbol} qty"),
+                    None if price is None else _finite(price, f"{symbol} price"),
+                    _finite(pos.market_value, f"{symbol} market value"),
+                ]
+            )
         with self._db.transaction() as tx:
-            tx.execute("DELETE FROM position_snapshots WHERE as_of = ? AND source = ?",
-                       [as_of, source])
-            tx.executemany("INSERT INTO position_snapshots (as_of, source, symbol, qty, price, "
-                           "market_value) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            tx.execute(
+                "DELETE FROM position_snapshots WHERE as_of = ? AND source = ?", [as_of, source]
+            )
+            tx.executemany(
+                "INSERT INTO position_snapshots (as_of, source, symbol, qty, price, "
+                "market_value) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
-    def record_sleeve_books(self, rebalance_id: str,
-                            books: Mapping[str, Mapping[str, float] | pd.Series]) -> None:
+    def record_sleeve_books(
+        self, rebalance_id: str, books: Mapping[str, Mapping[str, float] | pd.Series]
+    ) -> None:
         """Replace the sleeve books of ``rebalance_id``: sleeve → (symbol → weight)."""
-        rows = [[rebalance_id, sleeve, str(symbol), _finite(w, f"{sleeve}/{symbol} weight")]
-                for sleeve, book in sorted(books.items()) for symbol, w in dict(book).items()]
+        rows = [
+            [rebalance_id, sleeve, str(symbol), _finite(w, f"{sleeve}/{symbol} weight")]
+            for sleeve, book in sorted(books.items())
+            for symbol, w in dict(book).items()
+        ]
         with self._db.transaction() as tx:
             tx.execute("DELETE FROM sleeve_books WHERE rebalance_id = ?", [rebalance_id])
-            tx.executemany("INSERT INTO sleeve_books (rebalance_id, sleeve, symbol, weight) "
-                           "VALUES (?, ?, ?, ?)", rows)
+            tx.executemany(
+                "INSERT INTO sleeve_books (rebalance_id, sleeve, symbol, weight) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
 
     def set_trading_state(self, state: TradingState | str, reason: str) -> None:
         """Set the kill switch (ACTIVE, REDUCE_ONLY or HALTED) with a non-empty reason."""
@@ -344,8 +439,10 @@ class Ledger:
         if not reason or not reason.strip():
             raise ValueError("a reason is required to change the trading state")
         with self._db.transaction() as tx:
-            tx.execute("UPDATE trading_state SET state = ?, reason = ?, updated_at = ? "
-                       "WHERE id = 1", [checked.value, reason, self._clock()])
+            tx.execute(
+                "UPDATE trading_state SET state = ?, reason = ?, updated_at = ? WHERE id = 1",
+                [checked.value, reason, self._clock()],
+            )
 
     # -- readers ---------------------------------------------------------------------------
 
@@ -384,34 +481,49 @@ class Ledger:
     def plan_for(self, rebalance_id: str) -> list[PlannedOrder]:
         """Planned orders of ``rebalance_id``: sells then buys, each by symbol."""
         with self._db.transaction() as tx:
-            rows = tx.fetchall(f"SELECT {_PLAN_COLUMNS} FROM order_plans WHERE rebalance_id = ? "
-                               "ORDER BY CASE side WHEN 'sell' THEN 0 ELSE 1 END, symbol",
-                               [rebalance_id])
+            rows = tx.fetchall(
+                f"SELECT {_PLAN_COLUMNS} FROM order_plans WHERE rebalance_id = ? "
+                "ORDER BY CASE side WHEN 'sell' THEN 0 ELSE 1 END, symbol",
+                [rebalance_id],
+            )
         return [PlannedOrder(*row) for row in rows]
 
     def orders_for(self, rebalance_id: str) -> pd.DataFrame:
         """Orders of ``rebalance_id`` as last seen at the broker, by client order id."""
-        return self._frame("SELECT * FROM orders WHERE rebalance_id = ? "
-                           "ORDER BY client_order_id", [rebalance_id])
+        return self._frame(
+            "SELECT * FROM orders WHERE rebalance_id = ? ORDER BY client_order_id", [rebalance_id]
+        )
 
     def fills_for(self, rebalance_id: str) -> pd.DataFrame:
         """Fills of the orders of ``rebalance_id`` (qty shares, price USD), by order and time."""
-        return self._frame("SELECT f.client_order_id, o.symbol, o.side, f.qty, f.price, "
-                           "f.filled_at FROM fills f JOIN orders o "
-                           "ON o.client_order_id = f.client_order_id WHERE o.rebalance_id = ? "
-                           "ORDER BY f.client_order_id, f.filled_at", [rebalance_id])
+        return self._frame(
+            "SELECT f.client_order_id, o.symbol, o.side, f.qty, f.price, "
+            "f.filled_at FROM fills f JOIN orders o "
+            "ON o.client_order_id = f.client_order_id WHERE o.rebalance_id = ? "
+            "ORDER BY f.client_order_id, f.filled_at",
+            [rebalance_id],
+        )
 
     def order_events_for(self, client_order_id: str) -> pd.DataFrame:
         """Status changes of one order, oldest first."""
-        return self._frame('SELECT client_order_id, status, "at", detail FROM order_events '
-                           'WHERE client_order_id = ? ORDER BY "at"', [client_order_id])
+        return self._frame(
+            'SELECT client_order_id, status, "at", detail FROM order_events '
+            'WHERE client_order_id = ? ORDER BY "at"',
+            [client_order_id],
+        )
 
     def position_snapshot(self, as_of: datetime, source: str) -> pd.DataFrame:
         """The positions recorded for (``as_of``, ``source``), by symbol."""
-        return self._frame("SELECT symbol, qty, price, market_value FROM position_snapshots "
-                           "WHERE as_of = ? AND source = ? ORDER BY symbol", [_utc(as_of), source])
+        return self._frame(
+            "SELECT symbol, qty, price, market_value FROM position_snapshots "
+            "WHERE as_of = ? AND source = ? ORDER BY symbol",
+            [_utc(as_of), source],
+        )
 
     def sleeve_books_for(self, rebalance_id: str) -> pd.DataFrame:
         """Sleeve weights of ``rebalance_id``, by sleeve and symbol."""
-        return self._frame("SELECT sleeve, symbol, weight FROM sleeve_books "
-                           "WHERE rebalance_id = ? ORDER BY sleeve, symbol", [rebalance_id])
+        return self._frame(
+            "SELECT sleeve, symbol, weight FROM sleeve_books "
+            "WHERE rebalance_id = ? ORDER BY sleeve, symbol",
+            [rebalance_id],
+        )

@@ -17,15 +17,17 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
-    (1, (
-        """CREATE TABLE rebalances (
+    (
+        1,
+        (
+            """CREATE TABLE rebalances (
             rebalance_id TEXT PRIMARY KEY,
             as_of_date DATE NOT NULL,
             strategies TEXT NOT NULL,
             config_hash TEXT NOT NULL,
             input_partitions TEXT NOT NULL,
             created_at TIMESTAMPTZ NOT NULL)""",
-        """CREATE TABLE order_plans (
+            """CREATE TABLE order_plans (
             client_order_id TEXT PRIMARY KEY,
             rebalance_id TEXT NOT NULL,
             symbol TEXT NOT NULL,
@@ -36,7 +38,7 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             current_weight DOUBLE PRECISION NOT NULL,
             target_weight DOUBLE PRECISION NOT NULL,
             recorded_at TIMESTAMPTZ NOT NULL)""",
-        """CREATE TABLE orders (
+            """CREATE TABLE orders (
             client_order_id TEXT PRIMARY KEY,
             broker_order_id TEXT NOT NULL,
             rebalance_id TEXT,
@@ -49,18 +51,18 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             submitted_at TIMESTAMPTZ NOT NULL,
             filled_at TIMESTAMPTZ,
             updated_at TIMESTAMPTZ NOT NULL)""",
-        """CREATE TABLE order_events (
+            """CREATE TABLE order_events (
             client_order_id TEXT NOT NULL,
             status TEXT NOT NULL,
             "at" TIMESTAMPTZ NOT NULL,
             detail TEXT)""",
-        """CREATE TABLE fills (
+            """CREATE TABLE fills (
             client_order_id TEXT NOT NULL,
             qty DOUBLE PRECISION NOT NULL CHECK (qty > 0),
             price DOUBLE PRECISION NOT NULL CHECK (price > 0),
             filled_at TIMESTAMPTZ NOT NULL,
             PRIMARY KEY (client_order_id, filled_at))""",
-        """CREATE TABLE position_snapshots (
+            """CREATE TABLE position_snapshots (
             as_of TIMESTAMPTZ NOT NULL,
             source TEXT NOT NULL,
             symbol TEXT NOT NULL,
@@ -68,20 +70,21 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             price DOUBLE PRECISION,
             market_value DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (as_of, source, symbol))""",
-        """CREATE TABLE sleeve_books (
+            """CREATE TABLE sleeve_books (
             rebalance_id TEXT NOT NULL,
             sleeve TEXT NOT NULL,
             symbol TEXT NOT NULL,
             weight DOUBLE PRECISION NOT NULL,
             PRIMARY KEY (rebalance_id, sleeve, symbol))""",
-        """CREATE TABLE trading_state (
+            """CREATE TABLE trading_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             state TEXT NOT NULL CHECK (state IN ('ACTIVE', 'REDUCE_ONLY', 'HALTED')),
             reason TEXT NOT NULL,
             updated_at TIMESTAMPTZ NOT NULL)""",
-        "INSERT INTO trading_state (id, state, reason, updated_at) "
-        "VALUES (1, 'ACTIVE', 'initial state', CURRENT_TIMESTAMP)",
-    )),
+            "INSERT INTO trading_state (id, state, reason, updated_at) "
+            "VALUES (1, 'ACTIVE', 'initial state', CURRENT_TIMESTAMP)",
+        ),
+    ),
 ]
 
 _CREATE_VERSIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -118,7 +121,9 @@ def apply_migrations(
                 continue
             for statement in statements:
                 tx.execute(statement)
-            tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                       [version, datetime.now(UTC)])
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+                [version, datetime.now(UTC)],
+            )
             applied_now.append(version)
     return applied_now

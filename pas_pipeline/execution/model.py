@@ -49,8 +49,13 @@ class OrderStatus(StrEnum):
 
 #: Statuses after which an order can no longer fill (further).
 TERMINAL_STATUSES: frozenset[str] = frozenset(
-    {OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REPLACED,
-     OrderStatus.REJECTED}
+    {
+        OrderStatus.FILLED,
+        OrderStatus.CANCELED,
+        OrderStatus.EXPIRED,
+        OrderStatus.REPLACED,
+        OrderStatus.REJECTED,
+    }
 )
 
 
@@ -105,13 +110,18 @@ class OrderLimits:
     qty_decimals: int = 9
 
     def __post_init__(self) -> None:
-        _require(_finite(self.no_trade_band) and self.no_trade_band >= 0,
-                 f"no_trade_band must be a finite number >= 0, got {self.no_trade_band!r}")
-        _require(_finite(self.min_order_notional) and self.min_order_notional >= 0,
-                 f"min_order_notional must be finite and >= 0, got {self.min_order_notional!r}")
-        _require(isinstance(self.qty_decimals, int) and 0 <= self.qty_decimals <= 9,
-                 f"qty_decimals must be an int in [0, 9] (Alpaca's limit), "
-                 f"got {self.qty_decimals!r}")
+        _require(
+            _finite(self.no_trade_band) and self.no_trade_band >= 0,
+            f"no_trade_band must be a finite number >= 0, got {self.no_trade_band!r}",
+        )
+        _require(
+            _finite(self.min_order_notional) and self.min_order_notional >= 0,
+            f"min_order_notional must be finite and >= 0, got {self.min_order_notional!r}",
+        )
+        _require(
+            isinstance(self.qty_decimals, int) and 0 <= self.qty_decimals <= 9,
+            f"qty_decimals must be an int in [0, 9] (Alpaca's limit), got {self.qty_decimals!r}",
+        )
 
 
 @dataclass(frozen=True)
@@ -132,10 +142,14 @@ class PlannedOrder:
 
     def __post_init__(self) -> None:
         _require(self.side in SIDES, f"side must be 'buy' or 'sell', got {self.side!r}")
-        _require(_finite(self.qty) and self.qty > 0,
-                 f"{self.symbol}: qty must be finite and > 0, got {self.qty!r}")
-        _require(_finite(self.reference_price) and self.reference_price > 0,
-                 f"{self.symbol}: reference_price must be > 0, got {self.reference_price!r}")
+        _require(
+            _finite(self.qty) and self.qty > 0,
+            f"{self.symbol}: qty must be finite and > 0, got {self.qty!r}",
+        )
+        _require(
+            _finite(self.reference_price) and self.reference_price > 0,
+            f"{self.symbol}: reference_price must be > 0, got {self.reference_price!r}",
+        )
         _require(bool(self.client_order_id), "client_order_id must not be empty")
 
 

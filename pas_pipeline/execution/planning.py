@@ -48,12 +48,12 @@ def _validated_targets(target_weights: pd.Series) -> dict[str, Decimal]:
     return {str(s): _dec(w) for s, w in values.items()}
 
 
-def _held_quantities(positions: Mapping[str, Position | float] | pd.Series
-                     ) -> dict[str, Decimal]:
+def _held_quantities(positions: Mapping[str, Position | float] | pd.Series) -> dict[str, Decimal]:
     if isinstance(positions, pd.Series) and not positions.index.is_unique:
         raise ValueError("positions list a symbol more than once")
-    items = ((symbol, pos.qty if isinstance(pos, Position) else pos)
-             for symbol, pos in positions.items())
+    items = (
+        (symbol, pos.qty if isinstance(pos, Position) else pos) for symbol, pos in positions.items()
+    )
     held: dict[str, Decimal] = {}
     for symbol, qty in items:
         if not math.isfinite(float(qty)):
@@ -77,8 +77,9 @@ def _truncate(qty: Decimal, limits: OrderLimits) -> Decimal:
     return qty.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
 
 
-def _order_delta(target: Decimal, held: Decimal, price: Decimal, equity: Decimal,
-                 limits: OrderLimits) -> Decimal:
+def _order_delta(
+    target: Decimal, held: Decimal, price: Decimal, equity: Decimal, limits: OrderLimits
+) -> Decimal:
     """Signed share quantity to trade (0 = nothing); a full exit returns exactly −held."""
     if target == 0 and held != 0:
         return -held
@@ -139,15 +140,17 @@ def plan_orders(
         if delta == 0:
             continue
         side: Side = "buy" if delta > 0 else "sell"
-        orders.append(PlannedOrder(
-            client_order_id=client_order_id(rebalance_id, symbol, side),
-            rebalance_id=rebalance_id,
-            symbol=symbol,
-            side=side,
-            qty=float(abs(delta)),
-            reference_price=float(price),
-            notional=float(abs(delta) * price),
-            current_weight=float(qty_held * price / equity_d),
-            target_weight=float(target),
-        ))
+        orders.append(
+            PlannedOrder(
+                client_order_id=client_order_id(rebalance_id, symbol, side),
+                rebalance_id=rebalance_id,
+                symbol=symbol,
+                side=side,
+                qty=float(abs(delta)),
+                reference_price=float(price),
+                notional=float(abs(delta) * price),
+                current_weight=float(qty_held * price / equity_d),
+                target_weight=float(target),
+            )
+        )
     return sorted(orders, key=lambda o: (o.side != "sell", o.symbol))

@@ -6,7 +6,10 @@
 2. Reuse the plan already recorded for that id (a re-run trades the *same* decision), else
    plan orders from the target weights against the broker's positions at the reference
    prices (the session's closes).
-3. Submit what the broker does not already have (``execute_plan``) and snapshot positions.
+3. Record the full plan, then block the orders not yet at the broker that break a pre-trade
+   limit (``limits.check_orders``: trading state, market open, order notional, position
+   weight, gross exposure, daily turnover, price sanity), recording each with its reason.
+4. Submit what the broker does not already have (``execute_plan``) and snapshot positions.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ids import config_hash, rebalance_id
 from pas_pipeline.execution.ledger import Ledger
+from pas_pipeline.execution.limits import PreTradeLimits, check_orders
 from pas_pipeline.execution.model import ExecutionReport, OrderLimits, PlannedOrder, Position
 from pas_pipeline.execution.planning import plan_orders
 from pas_pipeline.execution.submit import execute_plan
@@ -35,11 +39,18 @@ class RebalanceOutcome:
     plan: list[PlannedOrder]
     report: ExecutionReport
     reused_plan: bool
+    blocked: list[tuple[PlannedOrder, str]] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Every planned order reached the broker (none failed, held back or blocked)."""
+        return self.report.ok and not self.blocked
 
     def summary(self) -> str:
         return (
             f"rebalance {self.rebalance_id}: {len(self.plan)} planned orders "
-            f"({'reused' if self.reused_plan else 'new'} plan), {self.report.counts()}"
+            f"({'reused' if self.reused_plan else 'new'} plan), {self.report.counts()}, "
+            f"blocked {len(self.blocked)}"
         )
 
     def metadata(self) -> dict[str, Any]:
@@ -47,6 +58,7 @@ class RebalanceOutcome:
         sells = sum(o.notional for o in self.plan if o.side == "sell")
         return {
             **{f"orders_{name}": count for name, count in self.report.counts().items()},
+            "orders_blocked": len(self.blocked),
             "rebalance_id": self.rebalance_id,
             "orders_planned": len(self.plan),
             "buy_notional": float(buys),
@@ -91,10 +103,12 @@ def execute_rebalance(
     broker: Broker,
     ledger: Ledger,
     limits: OrderLimits,
+    pre_trade: PreTradeLimits,
     dry_run: bool = False,
     input_runs: Mapping[str, str] | None = None,
 ) -> RebalanceOutcome:
-    """Plan (or reuse the recorded plan) and submit the orders of the rebalance on ``as_of``."""
+    """Plan (or reuse the recorded plan), block what breaks the pre-trade limits, and submit
+    the rest of the orders of the rebalance on ``as_of``."""
     strategies = strategies_in(target)
     settings_hash = decision_hash(target, limits)
     rid = rebalance_id(as_of.date(), strategies, settings_hash)
@@ -110,7 +124,44 @@ def execute_rebalance(
             ledger.record_rebalance(
                 rid, as_of.date(), strategies, settings_hash, dict(input_runs or {})
             )
-    report = execute_plan(plan, broker, ledger, dry_run=dry_run)
+    if not dry_run:
+        ledger.record_plan(rid, plan)  # the full plan, so a blocked order is retried later
+    blocked = screen(plan, broker, ledger, positions, prices, equity, pre_trade)
+    if not dry_run:
+        for order, reason in blocked:
+            ledger.record_event(order.client_order_id, "blocked_by_limits", reason)
+    blocked_ids = {order.client_order_id for order, _ in blocked}
+    to_send = [order for order in plan if order.client_order_id not in blocked_ids]
+    report = execute_plan(to_send, broker, ledger, dry_run=dry_run)
     if not dry_run:
         ledger.snapshot_positions(as_of, broker.get_positions(), source="broker")
-    return RebalanceOutcome(rid, equity, plan, report, reused_plan=bool(recorded))
+    return RebalanceOutcome(rid, equity, plan, report, reused_plan=bool(recorded), blocked=blocked)
+
+
+def screen(
+    plan: list[PlannedOrder],
+    broker: Broker,
+    ledger: Ledger,
+    positions: Mapping[str, Position],
+    prices: pd.Series,
+    equity: float,
+    pre_trade: PreTradeLimits,
+) -> list[tuple[PlannedOrder, str]]:
+    """Orders of ``plan`` not yet at the broker that the pre-trade limits block, with reasons.
+    Orders already at the broker count toward the day's turnover and are not re-checked."""
+    present = [o for o in plan if broker.get_order_by_client_id(o.client_order_id) is not None]
+    present_ids = {o.client_order_id for o in present}
+    missing = [o for o in plan if o.client_order_id not in present_ids]
+    closes = {str(k): float(v) for k, v in prices.items()}
+    _, blocked = check_orders(
+        missing,
+        positions,
+        closes,
+        closes,
+        equity,
+        pre_trade,
+        market_open=broker.is_market_open() if pre_trade.require_market_open else True,
+        trading_state=ledger.get_trading_state(),
+        traded_today_notional=float(sum(o.notional for o in present)),
+    )
+    return blocked

@@ -57,8 +57,10 @@ _SCHEMA = (
         submitted_at TIMESTAMPTZ NOT NULL,
         filled_at TIMESTAMPTZ)""",
 )
-_ORDER_COLUMNS = ("client_order_id, broker_order_id, symbol, side, qty, status, filled_qty, "
-                  "filled_avg_price, submitted_at, filled_at")
+_ORDER_COLUMNS = (
+    "client_order_id, broker_order_id, symbol, side, qty, status, filled_qty, "
+    "filled_avg_price, submitted_at, filled_at"
+)
 
 
 def _utcnow() -> datetime:
@@ -78,10 +80,16 @@ def _amount(value: float, what: str, max_decimals: int | None = None) -> Decimal
 def _to_order(row: tuple) -> BrokerOrder:
     cid, bid, symbol, side, qty, status, filled_qty, avg_price, submitted_at, filled_at = row
     return BrokerOrder(
-        client_order_id=cid, broker_order_id=bid, symbol=symbol, side=side, qty=float(qty),
-        status=status, filled_qty=float(filled_qty),
+        client_order_id=cid,
+        broker_order_id=bid,
+        symbol=symbol,
+        side=side,
+        qty=float(qty),
+        status=status,
+        filled_qty=float(filled_qty),
         filled_avg_price=None if avg_price is None else float(avg_price),
-        submitted_at=submitted_at, filled_at=filled_at,
+        submitted_at=submitted_at,
+        filled_at=filled_at,
     )
 
 
@@ -89,8 +97,12 @@ class SimulatedBroker:
     """A paper account in a DuckDB file at ``path``, opened with ``initial_cash`` USD the
     first time the file is created (later instances keep the stored balance)."""
 
-    def __init__(self, path: Path | str, initial_cash: float = 1_000_000.0,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        initial_cash: float = 1_000_000.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self._path = Path(path)
         self._clock = clock
         cash = Decimal(repr(float(initial_cash)))
@@ -100,8 +112,10 @@ class SimulatedBroker:
         with self._transaction() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
-            conn.execute("INSERT INTO sim_account VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
-                         [cash, self._clock()])
+            conn.execute(
+                "INSERT INTO sim_account VALUES (1, ?, ?) ON CONFLICT DO NOTHING",
+                [cash, self._clock()],
+            )
 
     def __repr__(self) -> str:
         return f"SimulatedBroker(path={str(self._path)!r})"
@@ -109,6 +123,10 @@ class SimulatedBroker:
     @property
     def is_paper(self) -> bool:
         """Always True: no real money."""
+        return True
+
+    def is_market_open(self) -> bool:
+        """Always True: the simulated broker fills at the reference price whenever asked."""
         return True
 
     @contextmanager
@@ -129,21 +147,26 @@ class SimulatedBroker:
         with self._transaction() as conn:
             (cash,) = conn.execute("SELECT cash FROM sim_account WHERE id = 1").fetchone()
             (value,) = conn.execute(
-                "SELECT COALESCE(SUM(qty * last_price), 0) FROM sim_positions").fetchone()
+                "SELECT COALESCE(SUM(qty * last_price), 0) FROM sim_positions"
+            ).fetchone()
         return Account(equity=float(cash + value), cash=float(cash))
 
     def get_positions(self) -> dict[str, Position]:
         """Held symbols → Position, market value at the last price."""
         with self._transaction() as conn:
-            rows = conn.execute("SELECT symbol, qty, avg_entry_price, qty * last_price "
-                                "FROM sim_positions ORDER BY symbol").fetchall()
+            rows = conn.execute(
+                "SELECT symbol, qty, avg_entry_price, qty * last_price "
+                "FROM sim_positions ORDER BY symbol"
+            ).fetchall()
         return {s: Position(s, float(q), float(p), float(v)) for s, q, p, v in rows}
 
     def get_order_by_client_id(self, client_order_id: str) -> BrokerOrder | None:
         """The order with this client order id, or None."""
         with self._transaction() as conn:
-            row = conn.execute(f"SELECT {_ORDER_COLUMNS} FROM sim_orders "
-                               "WHERE client_order_id = ?", [client_order_id]).fetchone()
+            row = conn.execute(
+                f"SELECT {_ORDER_COLUMNS} FROM sim_orders WHERE client_order_id = ?",
+                [client_order_id],
+            ).fetchone()
         return None if row is None else _to_order(row)
 
     def list_orders(self, client_order_id_prefix: str | None = None) -> list[BrokerOrder]:
@@ -153,7 +176,8 @@ class SimulatedBroker:
                 f"SELECT {_ORDER_COLUMNS} FROM sim_orders "
                 "WHERE ? IS NULL OR starts_with(client_order_id, ?) "
                 "ORDER BY submitted_at, client_order_id",
-                [client_order_id_prefix, client_order_id_prefix]).fetchall()
+                [client_order_id_prefix, client_order_id_prefix],
+            ).fetchall()
         return [_to_order(row) for row in rows]
 
     def mark_to_market(self, prices: Mapping[str, float]) -> None:
@@ -168,46 +192,71 @@ class SimulatedBroker:
         price = _amount(order.reference_price, f"{order.symbol} reference_price").quantize(_QUANTUM)
         now = self._clock()
         filled = BrokerOrder(
-            client_order_id=order.client_order_id, broker_order_id=str(uuid.uuid4()),
-            symbol=order.symbol, side=order.side, qty=float(qty), status=OrderStatus.FILLED.value,
-            filled_qty=float(qty), filled_avg_price=float(price), submitted_at=now, filled_at=now,
+            client_order_id=order.client_order_id,
+            broker_order_id=str(uuid.uuid4()),
+            symbol=order.symbol,
+            side=order.side,
+            qty=float(qty),
+            status=OrderStatus.FILLED.value,
+            filled_qty=float(qty),
+            filled_avg_price=float(price),
+            submitted_at=now,
+            filled_at=now,
         )
         try:
             with self._transaction() as conn:
-                if conn.execute("SELECT 1 FROM sim_orders WHERE client_order_id = ?",
-                                [order.client_order_id]).fetchone():
+                if conn.execute(
+                    "SELECT 1 FROM sim_orders WHERE client_order_id = ?", [order.client_order_id]
+                ).fetchone():
                     raise DuplicateClientOrderIdError(order.client_order_id)
                 self._apply_fill(conn, order.symbol, order.side, qty, price)
                 conn.execute(
                     f"INSERT INTO sim_orders ({_ORDER_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [filled.client_order_id, filled.broker_order_id, filled.symbol, filled.side,
-                     qty, filled.status, qty, price, now, now])
+                    [
+                        filled.client_order_id,
+                        filled.broker_order_id,
+                        filled.symbol,
+                        filled.side,
+                        qty,
+                        filled.status,
+                        qty,
+                        price,
+                        now,
+                        now,
+                    ],
+                )
         except duckdb.ConstraintException as exc:  # a concurrent submit of the same id won
             raise DuplicateClientOrderIdError(order.client_order_id) from exc
         return filled
 
     @staticmethod
-    def _apply_fill(conn: duckdb.DuckDBPyConnection, symbol: str, side: str, qty: Decimal,
-                    price: Decimal) -> None:
+    def _apply_fill(
+        conn: duckdb.DuckDBPyConnection, symbol: str, side: str, qty: Decimal, price: Decimal
+    ) -> None:
         (cash,) = conn.execute("SELECT cash FROM sim_account WHERE id = 1").fetchone()
-        row = conn.execute("SELECT qty, avg_entry_price FROM sim_positions WHERE symbol = ?",
-                           [symbol]).fetchone()
+        row = conn.execute(
+            "SELECT qty, avg_entry_price FROM sim_positions WHERE symbol = ?", [symbol]
+        ).fetchone()
         held, avg = row if row else (Decimal(0), Decimal(0))
         cost = (qty * price).quantize(_QUANTUM)
         if side == "sell":
             if qty > held:
-                raise BrokerError(f"insufficient qty available for order "
-                                  f"(requested: {qty}, available: {held}) for {symbol}")
+                raise BrokerError(
+                    f"insufficient qty available for order "
+                    f"(requested: {qty}, available: {held}) for {symbol}"
+                )
             new_qty, new_avg, new_cash = held - qty, avg, cash + cost
         else:
             if cost > cash:
-                raise BrokerError(f"insufficient buying power: {symbol} costs {cost}, "
-                                  f"cash is {cash}")
+                raise BrokerError(
+                    f"insufficient buying power: {symbol} costs {cost}, cash is {cash}"
+                )
             new_qty, new_cash = held + qty, cash - cost
             new_avg = ((held * avg + qty * price) / new_qty).quantize(_QUANTUM)
         conn.execute("UPDATE sim_account SET cash = ? WHERE id = 1", [new_cash])
         conn.execute("DELETE FROM sim_positions WHERE symbol = ?", [symbol])
         if new_qty > 0:
-            conn.execute("INSERT INTO sim_positions VALUES (?, ?, ?, ?)",
-                         [symbol, new_qty, new_avg, price])
+            conn.execute(
+                "INSERT INTO sim_positions VALUES (?, ?, ?, ?)", [symbol, new_qty, new_avg, price]
+            )

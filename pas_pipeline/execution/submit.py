@@ -52,10 +52,14 @@ class _Tally:
 
     def report(self, planned: int, dry_run: bool) -> ExecutionReport:
         return ExecutionReport(
-            planned=planned, submitted=tuple(self.submitted),
-            already_present=tuple(self.already_present), would_submit=tuple(self.would_submit),
-            filled=tuple(self.filled), skipped=tuple(self.skipped),
-            failures=tuple(self.failures), dry_run=dry_run,
+            planned=planned,
+            submitted=tuple(self.submitted),
+            already_present=tuple(self.already_present),
+            would_submit=tuple(self.would_submit),
+            filled=tuple(self.filled),
+            skipped=tuple(self.skipped),
+            failures=tuple(self.failures),
+            dry_run=dry_run,
         )
 
 
@@ -63,8 +67,9 @@ def _found(broker: Broker, order: PlannedOrder, why: str) -> BrokerOrder:
     """The order at the broker after ``why``; BrokerError when the broker has none."""
     placed = broker.get_order_by_client_id(order.client_order_id)
     if placed is None:
-        raise BrokerError(f"{why}, and the order is not at the broker; not re-sent "
-                          "(a re-run looks it up again)")
+        raise BrokerError(
+            f"{why}, and the order is not at the broker; not re-sent (a re-run looks it up again)"
+        )
     return placed
 
 
@@ -80,8 +85,10 @@ def _submit(broker: Broker, order: PlannedOrder) -> tuple[bool, BrokerOrder]:
 
 def _check_matches(order: PlannedOrder, placed: BrokerOrder) -> None:
     if (placed.symbol, placed.side) != (order.symbol, order.side):
-        raise BrokerError(f"client order id belongs to a {placed.side} {placed.symbol} order "
-                          f"at the broker, not {order.side} {order.symbol}")
+        raise BrokerError(
+            f"client order id belongs to a {placed.side} {placed.symbol} order "
+            f"at the broker, not {order.side} {order.symbol}"
+        )
 
 
 def _hold_back_reason(state: TradingState, order: PlannedOrder, sell_failed: bool) -> str | None:
@@ -97,12 +104,22 @@ def _hold_back_reason(state: TradingState, order: PlannedOrder, sell_failed: boo
 def _record(ledger: Ledger, order: PlannedOrder, placed: BrokerOrder) -> None:
     ledger.record_order(placed, rebalance_id=order.rebalance_id)
     if placed.is_filled and placed.filled_avg_price is not None and placed.filled_qty > 0:
-        ledger.record_fill(placed.client_order_id, placed.filled_qty, placed.filled_avg_price,
-                           placed.filled_at or placed.submitted_at)
+        ledger.record_fill(
+            placed.client_order_id,
+            placed.filled_qty,
+            placed.filled_avg_price,
+            placed.filled_at or placed.submitted_at,
+        )
 
 
-def _execute_one(order: PlannedOrder, broker: Broker, ledger: Ledger, dry_run: bool,
-                 hold_back: str | None, tally: _Tally) -> None:
+def _execute_one(
+    order: PlannedOrder,
+    broker: Broker,
+    ledger: Ledger,
+    dry_run: bool,
+    hold_back: str | None,
+    tally: _Tally,
+) -> None:
     """Bring one order to the broker (or find it there); BrokerError when that fails."""
     placed = broker.get_order_by_client_id(order.client_order_id)
     if placed is not None:
@@ -123,8 +140,9 @@ def _execute_one(order: PlannedOrder, broker: Broker, ledger: Ledger, dry_run: b
         _record(ledger, order, placed)
 
 
-def execute_plan(plan: Sequence[PlannedOrder], broker: Broker, ledger: Ledger,
-                 dry_run: bool = False) -> ExecutionReport:
+def execute_plan(
+    plan: Sequence[PlannedOrder], broker: Broker, ledger: Ledger, dry_run: bool = False
+) -> ExecutionReport:
     """Submit the orders of ``plan`` that the broker does not have yet; see the module doc.
 
     Records the plan (not in dry run), then handles sells before buys, keeping the plan's
