@@ -117,3 +117,15 @@ def test_the_kill_switch_blocks_every_order(broker, ledger):
     outcome = trade(broker, ledger, target(0.5, 0.3))
     assert {reason for _, reason in outcome.blocked} == {"trading is HALTED"}
     assert broker.list_orders() == []
+
+
+def test_each_position_is_attributed_to_its_sleeves_in_the_ledger(broker, ledger):
+    weights = pd.DataFrame(
+        {"ticker": ["XLK"], "weight": [0.5], "sleeves": ["momentum:0.300000;congress:0.200000"]}
+    )
+    outcome = trade(broker, ledger, weights)
+    books = ledger.sleeve_books_for(outcome.rebalance_id)
+    assert sorted(zip(books["sleeve"], books["symbol"], books["weight"], strict=True)) == [
+        ("congress", "XLK", 0.2),
+        ("momentum", "XLK", 0.3),
+    ]

@@ -79,6 +79,20 @@ def strategies_in(target: pd.DataFrame) -> list[str]:
     return sorted(names)
 
 
+def sleeve_books(target: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per-sleeve weights ``{sleeve: {symbol: weight}}`` from the target's ``sleeves`` column
+    (``strategy:weight`` parts that add up to each symbol's weight)."""
+    books: dict[str, dict[str, float]] = {}
+    for symbol, cell in zip(
+        target["ticker"], target.get("sleeves", [None] * len(target)), strict=True
+    ):
+        for part in str(cell or "").split(";"):
+            if part:
+                sleeve, weight = part.rsplit(":", 1)
+                books.setdefault(sleeve, {})[str(symbol)] = float(weight)
+    return books
+
+
 def decision_hash(target: pd.DataFrame, limits: OrderLimits) -> str:
     """Hash of what decides the orders: target weights (to 1e-12) and the order limits."""
     weights = {
@@ -124,6 +138,7 @@ def execute_rebalance(
             ledger.record_rebalance(
                 rid, as_of.date(), strategies, settings_hash, dict(input_runs or {})
             )
+            ledger.record_sleeve_books(rid, sleeve_books(target))
     if not dry_run:
         ledger.record_plan(rid, plan)  # the full plan, so a blocked order is retried later
     blocked = screen(plan, broker, ledger, positions, prices, equity, pre_trade)
