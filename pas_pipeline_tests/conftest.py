@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from pas_pipeline.execution.ledger import redact_uri
+from pas_pipeline_tests.pipeline_fixtures import defs, instance, settings  # noqa: F401 (fixtures)
 
 DEFAULT_PG_URI = "postgresql://postgres@127.0.0.1:5432/test"
 

@@ -6,13 +6,10 @@ import dagster as dg
 import duckdb
 import httpx
 import pandas as pd
-import pytest
 
 from pas_pipeline.defs.alt_data import ALT_DATA
-from pas_pipeline.defs.definitions import build_definitions
 from pas_pipeline.sources import http as source_http
 from pas_pipeline.sources.point_in_time import known_window, stamp_sessions
-from pas_pipeline_tests.pipeline_fixtures import small_settings
 
 DAY = "2024-07-08"  # a Monday: its window starts the day after Friday 2024-07-05
 
@@ -31,22 +28,6 @@ def test_rows_are_stamped_with_the_first_session_on_or_after_their_known_date():
 def test_rows_outside_the_partitions_are_dropped():
     frame = pd.DataFrame({"known_date": pd.to_datetime(["2024-06-28", "2024-07-08"])})
     assert len(stamp_sessions(frame, dt.date(2024, 7, 8), dt.date(2024, 7, 8))) == 1
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return small_settings(tmp_path / "home")
-
-
-@pytest.fixture
-def defs(settings):
-    return build_definitions(settings)
-
-
-@pytest.fixture
-def instance():
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield instance
 
 
 def run_alt_data(defs, instance, **kwargs):

@@ -7,30 +7,11 @@ import duckdb
 import httpx
 import pytest
 
-from pas_pipeline.defs.definitions import build_definitions
 from pas_pipeline.demo import run_demo
 from pas_pipeline.execution.simulated import SimulatedBroker
 from pas_pipeline.sources import http as source_http
-from pas_pipeline_tests.pipeline_fixtures import small_settings
 
 REBALANCE_FRIDAY = dt.date(2024, 7, 5)
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return small_settings(tmp_path / "pas_home")
-
-
-@pytest.fixture
-def defs(settings):
-    return build_definitions(settings)
-
-
-@pytest.fixture
-def instance():
-    """An in-memory instance: the SQLite event log costs ~10 ms per event on this disk."""
-    with dg.DagsterInstance.ephemeral() as instance:
-        yield instance
 
 
 @pytest.fixture
