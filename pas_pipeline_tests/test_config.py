@@ -73,3 +73,33 @@ def test_kill_switch_set_from_a_dagster_job(tmp_path):
     )
     assert result.success
     assert Ledger.connect(tmp_path / "ledger.duckdb").get_trading_state().value == "REDUCE_ONLY"
+
+
+def test_alpaca_broker_resource_refuses_a_host_that_is_not_alpacas(tmp_path):
+    from pas_pipeline.defs.resources import BrokerResource
+    from pas_pipeline.execution.alpaca import AlpacaConfigError
+
+    resource = BrokerResource(
+        kind="alpaca",
+        simulated_path=str(tmp_path / "sim.duckdb"),
+        alpaca_api_key="PKTEST",
+        alpaca_api_secret="secret",
+        alpaca_base_url="https://example.org",
+    )
+    with pytest.raises(AlpacaConfigError, match=r"must be https://paper-api\.alpaca\.markets"):
+        resource.open()
+
+
+def test_alpaca_live_host_is_refused_without_the_opt_in(tmp_path):
+    from pas_pipeline.defs.resources import BrokerResource
+    from pas_pipeline.execution.alpaca import LiveTradingNotAllowedError
+
+    resource = BrokerResource(
+        kind="alpaca",
+        simulated_path=str(tmp_path / "sim.duckdb"),
+        alpaca_api_key="AKTEST",
+        alpaca_api_secret="secret",
+        alpaca_base_url="https://api.alpaca.markets",
+    )
+    with pytest.raises(LiveTradingNotAllowedError):
+        resource.open()

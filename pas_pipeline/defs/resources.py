@@ -10,7 +10,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
-from pas_pipeline.config import PAPER_BASE_URL, BrokerKind, DataMode, Secret
+from pas_pipeline.config import PAPER_BASE_URL, BrokerKind, DataMode, Secret, Settings
 from pas_pipeline.execution.alpaca import AlpacaBroker
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
@@ -103,9 +103,12 @@ class BrokerResource(dg.ConfigurableResource):
             return SimulatedBroker(self.simulated_path, initial_cash=self.initial_cash)
         if not (self.alpaca_api_key and self.alpaca_api_secret):
             raise dg.Failure("PAS_BROKER=alpaca needs ALPACA_API_KEY and ALPACA_API_SECRET")
-        return AlpacaBroker(
-            Secret(self.alpaca_api_key),
-            Secret(self.alpaca_api_secret),
-            base_url=self.alpaca_base_url,
-            allow_live=self.allow_live_trading,
+        settings = Settings(
+            home=Path(self.simulated_path).parent,
+            broker=BrokerKind.ALPACA,
+            alpaca_api_key=Secret(self.alpaca_api_key),
+            alpaca_api_secret=Secret(self.alpaca_api_secret),
+            alpaca_base_url=self.alpaca_base_url,
+            allow_live_trading=self.allow_live_trading,
         )
+        return AlpacaBroker.from_settings(settings)  # only Alpaca's paper or live host
