@@ -76,6 +76,13 @@ def run_demo(
     missing = missing_history(instance, start, as_of)
     history_run_id = None
     if missing:
+        # the first day's returns need the close of the session before it
+        defs.resolve_job_def("market_data").execute_in_process(
+            instance=instance,
+            run_config=QUIET,
+            partition_key=previous_trading_day(missing[0]).isoformat(),
+            asset_selection=[dg.AssetKey("universe"), dg.AssetKey("prices")],
+        )
         history = defs.resolve_job_def("market_data").execute_in_process(
             instance=instance,
             run_config=QUIET,
