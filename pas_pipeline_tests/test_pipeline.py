@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from pas_pipeline.demo import run_demo
+from pas_pipeline.execution.model import PlannedOrder
 from pas_pipeline.execution.simulated import SimulatedBroker
 from pas_pipeline.sources import http as source_http
 
@@ -147,3 +148,28 @@ def test_execution_sensor_requests_one_run_keyed_by_the_rebalance_run(demo, defs
     )
     assert request.run_key == run.run_id
     assert request.run_config["ops"]["execute_orders"]["config"]["partition_date"] == "2024-07-05"
+
+
+def test_reconciliation_passes_after_the_demo_and_catches_a_position_changed_behind_its_back(
+    demo, defs, instance, settings
+):
+    reconcile = defs.resolve_job_def("reconcile")
+    assert reconcile.execute_in_process(instance=instance).success
+    broker = SimulatedBroker(settings.simulated_broker_path)
+    broker.submit_order(
+        PlannedOrder(
+            client_order_id="manual-XLK-buy",
+            rebalance_id="manual",
+            symbol="XLK",
+            side="buy",
+            qty=1.0,
+            reference_price=100.0,
+            notional=100.0,
+            current_weight=0.0,
+            target_weight=0.0,
+        )
+    )
+    result = reconcile.execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed and "XLK" in check.description

@@ -16,6 +16,12 @@ from pas_pipeline.defs.execution import (
     set_trading_state_job,
 )
 from pas_pipeline.defs.partitions import trading_day_partitions
+from pas_pipeline.defs.reconciliation import (
+    account_positions,
+    build_reconcile_sensor,
+    reconcile_job,
+    reconcile_schedule,
+)
 from pas_pipeline.defs.resources import (
     WAREHOUSE_SCHEMA,
     BrokerResource,
@@ -123,6 +129,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             allocation.min_max_weights,
             allocation.target_weights,
             ORDERS_ASSET,
+            account_positions,
         ],
         jobs=[
             rebalance_job,
@@ -130,13 +137,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             alt_data_job,
             execute_orders_job,
             set_trading_state_job,
+            reconcile_job,
         ],
         schedules=[
             daily_ingest_schedule(market_data_job, "0 17 * * 1-5"),
             daily_ingest_schedule(alt_data_job, "15 17 * * 1-5"),
+            reconcile_schedule,
             *(build_schedule(spec, rebalance_job) for spec in STRATEGIES),
         ],
-        sensors=[build_execution_sensor(rebalance_job)],
+        sensors=[build_execution_sensor(rebalance_job), build_reconcile_sensor(execute_orders_job)],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
