@@ -30,10 +30,10 @@ def _trading_state(args: argparse.Namespace) -> int:
     from pas_pipeline.execution.ledger import Ledger
 
     settings = Settings.from_env()
-    ledger = Ledger.connect(settings.pg_uri or settings.ledger_path)
-    if args.state:
-        ledger.set_trading_state(args.state, args.reason)
-    detail = ledger.trading_state_detail()
+    with Ledger.connect(settings.pg_uri or settings.ledger_path) as ledger:
+        if args.state:
+            ledger.set_trading_state(args.state, args.reason)
+        detail = ledger.trading_state_detail()
     print(f"{detail.state.value}  ({detail.reason}, since {detail.updated_at})")
     return 0
 

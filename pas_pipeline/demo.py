@@ -2,8 +2,8 @@
 
 1. Pick the rebalance date: the latest session on or before today on which at least one
    strategy of the registry is due.
-2. Backfill the market data the look-backs need (prices and returns), in one run, skipping
-   partitions already stored.
+2. Backfill the data the look-backs need, one run per job (prices and returns; the
+   alternative data), skipping partitions already stored.
 3. Run the ``rebalance`` job for that date (every sleeve: the due ones rebalance, the others
    carry their holdings in force).
 4. Evaluate the ``execute_after_rebalance`` sensor on that successful run and run the
@@ -59,9 +59,15 @@ def latest_rebalance_date(today: dt.date) -> dt.date:
     return day
 
 
-def missing_history(instance: dg.DagsterInstance, start: dt.date, end: dt.date) -> list[str]:
-    """Partition keys in ``[start, end]`` whose returns are not yet stored."""
-    stored = instance.get_materialized_partitions(dg.AssetKey("returns"))
+HISTORY_JOBS = {"market_data": "returns", "alt_data": "congress_trades"}
+"""Jobs the demo backfills, each with the asset whose stored partitions say what is missing."""
+
+
+def missing_history(
+    instance: dg.DagsterInstance, start: dt.date, end: dt.date, asset: str = "returns"
+) -> list[str]:
+    """Partition keys in ``[start, end]`` whose ``asset`` is not yet stored."""
+    stored = instance.get_materialized_partitions(dg.AssetKey(asset))
     keys = trading_day_partitions.get_partition_keys_in_range(
         dg.PartitionKeyRange(start.isoformat(), end.isoformat())
     )
@@ -73,22 +79,24 @@ def run_demo(
 ) -> DemoResult:
     as_of = latest_rebalance_date(today or dt.date.today())
     start = shift_trading_days(as_of, -HISTORY_SESSIONS)
-    missing = missing_history(instance, start, as_of)
     history_run_id = None
-    if missing:
-        # the first day's returns need the close of the session before it
-        defs.resolve_job_def("market_data").execute_in_process(
-            instance=instance,
-            run_config=QUIET,
-            partition_key=previous_trading_day(missing[0]).isoformat(),
-            asset_selection=[dg.AssetKey("universe"), dg.AssetKey("prices")],
-        )
-        history = defs.resolve_job_def("market_data").execute_in_process(
+    for job, asset in HISTORY_JOBS.items():
+        missing = missing_history(instance, start, as_of, asset)
+        if not missing:
+            continue
+        if job == "market_data":  # the first day's returns need the close before it
+            defs.resolve_job_def(job).execute_in_process(
+                instance=instance,
+                run_config=QUIET,
+                partition_key=previous_trading_day(missing[0]).isoformat(),
+                asset_selection=[dg.AssetKey("universe"), dg.AssetKey("prices")],
+            )
+        history = defs.resolve_job_def(job).execute_in_process(
             instance=instance,
             run_config=QUIET,
             tags={RANGE_START_TAG: missing[0], RANGE_END_TAG: missing[-1]},
         )
-        history_run_id = history.run_id
+        history_run_id = history_run_id or history.run_id
     rebalance = defs.resolve_job_def("rebalance").execute_in_process(
         instance=instance,
         partition_key=as_of.isoformat(),
@@ -137,5 +145,5 @@ def recorded_orders(
         return pd.DataFrame()
     materializations = instance.fetch_materializations(dg.AssetKey("orders"), limit=1).records
     rebalance = materializations[0].asset_materialization.metadata["rebalance_id"].value
-    ledger = defs.resources["ledger"].open()
-    return ledger.orders_for(rebalance)
+    with defs.resources["ledger"].open() as ledger:
+        return ledger.orders_for(rebalance)

@@ -140,6 +140,7 @@ def test_state_is_shared_with_another_process(tmp_path: Path) -> None:
     path = tmp_path / "broker.duckdb"
     broker = SimulatedBroker(path, initial_cash=100_000.0)
     broker.submit_order(order("AAPL", "buy", 10, 150.0, cid="from-parent"))
+    broker.close()  # an open broker holds the DuckDB file; close() hands it to others
     script = textwrap.dedent(f"""
         from pas_pipeline.execution.model import PlannedOrder
         from pas_pipeline.execution.simulated import SimulatedBroker

@@ -85,6 +85,7 @@ def build_alt_data_asset(spec: AltDataSpec) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         metadata={"partition_expr": "date"},
         pool="quiver",
+        io_manager_key="alt_data_io_manager",
         kinds={"duckdb"},
         check_specs=[
             blocking_check_spec(

@@ -15,6 +15,7 @@ from pas_pipeline.defs.execution import (
     execute_orders_job,
     set_trading_state_job,
 )
+from pas_pipeline.defs.io_managers import AltDataIOManager
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.reconciliation import (
     account_positions,
@@ -32,7 +33,7 @@ from pas_pipeline.defs.resources import (
 from pas_pipeline.defs.strategies import SLEEVE_ASSETS, build_schedule
 from pas_pipeline.strategies.registry import STRATEGIES
 
-REBALANCE_GROUPS = ("reference_data", "market_data", "strategies", "risk", "portfolio")
+REBALANCE_GROUPS = ("reference_data", "market_data", "alt_data", "strategies", "risk", "portfolio")
 
 rebalance_job = dg.define_asset_job(
     "rebalance",
@@ -90,6 +91,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
     settings.home.mkdir(parents=True, exist_ok=True)
     return {
         "io_manager": DuckDBPandasIOManager(
+            database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA
+        ),
+        "alt_data_io_manager": AltDataIOManager(
             database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA
         ),
         "warehouse": WarehouseReader(database=str(settings.warehouse_path)),

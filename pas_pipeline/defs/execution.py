@@ -76,17 +76,22 @@ def execute_orders(
         min_order_notional=config.min_order_notional,
         fractional=config.fractional,
     )
-    outcome = execute_rebalance(
-        as_of=day,
-        target=target,
-        prices=pd.Series(prices["close"].to_numpy(), index=prices["ticker"].to_numpy()),
-        broker=broker.open(),
-        ledger=ledger.open(),
-        limits=limits,
-        pre_trade=config.pre_trade_limits(),
-        dry_run=config.dry_run,
-        input_runs={"rebalance_run_id": config.rebalance_run_id},
-    )
+    account, book = broker.open(), ledger.open()
+    try:
+        outcome = execute_rebalance(
+            as_of=day,
+            target=target,
+            prices=pd.Series(prices["close"].to_numpy(), index=prices["ticker"].to_numpy()),
+            broker=account,
+            ledger=book,
+            limits=limits,
+            pre_trade=config.pre_trade_limits(),
+            dry_run=config.dry_run,
+            input_runs={"rebalance_run_id": config.rebalance_run_id},
+        )
+    finally:
+        account.close()
+        book.close()
     context.log.info(outcome.summary())
     context.log_event(
         dg.AssetMaterialization(
@@ -162,9 +167,10 @@ def set_trading_state(
     context: dg.OpExecutionContext, config: TradingStateConfig, ledger: LedgerResource
 ) -> None:
     """Store the trading state in the ledger (it survives restarts)."""
-    book = ledger.open()
-    book.set_trading_state(config.state, config.reason)
-    context.log.info(f"trading state is now {book.get_trading_state().value}: {config.reason}")
+    with ledger.open() as book:
+        book.set_trading_state(config.state, config.reason)
+        state = book.get_trading_state().value
+    context.log.info(f"trading state is now {state}: {config.reason}")
 
 
 @dg.job(description="Set the kill switch (ACTIVE / REDUCE_ONLY / HALTED) with a reason.")

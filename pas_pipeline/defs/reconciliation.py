@@ -35,8 +35,13 @@ CHECK = "positions_match_broker"
 )
 def account_positions(broker: BrokerResource, ledger: LedgerResource) -> Iterator[Any]:
     """The broker's positions (shares) next to the ledger's, one row per symbol."""
-    held = broker.open().get_positions()
-    expected = ledger_positions(ledger_fills(ledger.open()))
+    account = broker.open()
+    try:
+        held = account.get_positions()
+    finally:
+        account.close()
+    with ledger.open() as book:
+        expected = ledger_positions(ledger_fills(book))
     report = reconcile(held, expected)
     symbols = sorted(set(held) | {s for s, q in expected.items() if q != 0})
     frame = pd.DataFrame(

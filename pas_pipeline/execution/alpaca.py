@@ -519,6 +519,10 @@ class AlpacaBroker:
 
     # -- market clock --------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close the HTTP session (its pooled connections)."""
+        self._client._session.close()
+
     def is_market_open(self) -> bool:
         """``GET /v2/clock`` ``is_open``."""
         return self.clock().is_open

@@ -59,6 +59,10 @@ class Broker(Protocol):
         """True while the broker's market is in its regular session."""
         ...
 
+    def close(self) -> None:
+        """Release what the broker holds (connections, files)."""
+        ...
+
     def get_positions(self) -> dict[str, Position]:
         """Open positions keyed by symbol (no zero-quantity entries)."""
         ...

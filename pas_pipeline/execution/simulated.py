@@ -105,6 +105,7 @@ class SimulatedBroker:
     ) -> None:
         self._path = Path(path)
         self._clock = clock
+        self._conn: duckdb.DuckDBPyConnection | None = None
         cash = Decimal(repr(float(initial_cash)))
         if not cash.is_finite() or cash < 0:
             raise ValueError(f"initial_cash must be finite and >= 0, got {initial_cash!r}")
@@ -129,9 +130,24 @@ class SimulatedBroker:
         """Always True: the simulated broker fills at the reference price whenever asked."""
         return True
 
+    def __enter__(self) -> SimulatedBroker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the DuckDB file to other processes (a later call opens it again); the
+        broker holds it from its first call, since opening costs ~10 ms per call."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
     @contextmanager
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = duckdb.connect(str(self._path))
+        if self._conn is None:  # opened once: a connection costs ~10 ms
+            self._conn = duckdb.connect(str(self._path))
+        conn = self._conn
         try:
             conn.begin()
             yield conn
@@ -139,8 +155,6 @@ class SimulatedBroker:
         except BaseException:
             conn.rollback()
             raise
-        finally:
-            conn.close()
 
     def get_account(self) -> Account:
         """Cash and equity (cash + Σ qty × last price), USD."""

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from pas_pipeline.calendar import RebalanceRule
-from pas_pipeline.strategies import sector_momentum
+from pas_pipeline.strategies import alt_signals, sector_momentum
 from pas_pipeline.strategies.sleeve import Sleeve
 
 SignalFunction = Callable[[Mapping[str, pd.DataFrame], pd.Timestamp, "StrategySpec"], Sleeve]
@@ -39,6 +39,14 @@ class StrategySpec:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+POLITICIANS: tuple[tuple[str, str, str], ...] = (
+    ("pelosi", "Nancy Pelosi", "P000197"),
+    ("meuser", "Dan Meuser", "M001204"),
+    ("capito", "Shelley Moore Capito", "C001047"),
+)
+"""Politicians whose disclosed trades get a "Follow-the-Leader" sleeve each: (asset name
+suffix, name, Bioguide ID). Edit this table to follow someone else."""
+
 STRATEGIES: tuple[StrategySpec, ...] = (
     StrategySpec(
         name="sector_risk_parity_momentum",
@@ -53,6 +61,86 @@ STRATEGIES: tuple[StrategySpec, ...] = (
             "momentum_sessions": sector_momentum.MOMENTUM_SESSIONS,
             "risk_sessions": sector_momentum.RISK_SESSIONS,
         },
+    ),
+    StrategySpec(
+        name="congressional_aggregate",
+        title="Congressional-Trading Aggregate",
+        sources=("congress_trades",),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=20,
+        lookback_sessions=25,
+        signal=alt_signals.congressional_aggregate,
+        weighting="equal weight, top 20 by net congressional dollar buys (30 days)",
+        params={"window_days": 30},
+    ),
+    StrategySpec(
+        name="dc_insider_score",
+        title="DC Insider Score Tilt",
+        sources=("congress_trades", "lobbying", "gov_contracts"),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=30,
+        lookback_sessions=260,
+        signal=alt_signals.dc_insider_score,
+        weighting="equal weight, top 30 by DC insider score",
+        params={"window_days": 365},
+    ),
+    StrategySpec(
+        name="gov_contracts_momentum",
+        title="Government-Contracts Momentum",
+        sources=("gov_contracts",),
+        rule=RebalanceRule.MONTHLY_FIRST_TRADING_DAY,
+        top_n=20,
+        lookback_sessions=30,
+        signal=alt_signals.gov_contracts_momentum,
+        weighting="proportional to last month's contract dollars (>= $50M)",
+        params={"min_amount": 50_000_000},
+    ),
+    StrategySpec(
+        name="insider_buying_pulse",
+        title="Corporate Insider Buying Pulse",
+        sources=("insider_trades",),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=25,
+        lookback_sessions=25,
+        signal=alt_signals.insider_buying_pulse,
+        weighting="equal weight, top 25 by officer/director open-market buying (30 days)",
+        params={"window_days": 30, "transaction_code": "P"},
+    ),
+    StrategySpec(
+        name="app_hype",
+        title="App Reviews Hype Score",
+        sources=("app_ratings",),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=20,
+        lookback_sessions=20,
+        signal=alt_signals.app_hype,
+        weighting="equal weight, top 20 by week-over-week app-review hype",
+        params={"min_gap_days": 7, "max_gap_days": 14, "max_age_days": 7},
+    ),
+    StrategySpec(
+        name="lobbying_growth",
+        title="Lobbying Growth",
+        sources=("lobbying",),
+        rule=RebalanceRule.MONTHLY_FIRST_TRADING_DAY,
+        top_n=20,
+        lookback_sessions=180,
+        signal=alt_signals.lobbying_growth,
+        weighting="equal weight, top 20 by quarter-over-quarter lobbying growth",
+        params={"min_base": 0.0},
+    ),
+    *(
+        StrategySpec(
+            name=f"politician_sleeve_{slug}",
+            title=f"Follow-the-Leader: {person}",
+            sources=("congress_trades",),
+            rule=RebalanceRule.MONTHLY_FIRST_MONDAY,
+            top_n=10,
+            lookback_sessions=260,
+            signal=alt_signals.politician_sleeve,
+            weighting="proportional to net disclosed dollar buys (365 days)",
+            params={"bioguide_id": bioguide_id, "window_days": 365},
+        )
+        for slug, person, bioguide_id in POLITICIANS
     ),
 )
 

@@ -29,6 +29,8 @@ def sleeve_in_force(
 def known_on(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     """Rows of a source frame known on ``day``: ``known_date <= day`` where the source records
     when a row became known (alt data), else ``date <= day`` (market data)."""
+    if frame.empty:
+        return frame
     column = "known_date" if "known_date" in frame.columns else "date"
     return frame[frame[column] <= day]
 
