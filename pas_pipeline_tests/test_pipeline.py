@@ -70,7 +70,11 @@ def test_lineage_runs_from_prices_to_orders(defs):
 
 def test_demo_rebalances_on_the_latest_friday_and_fills_every_order(demo, settings):
     assert demo.as_of == REBALANCE_FRIDAY
-    assert demo.due == ["sector_risk_parity_momentum"]
+    assert demo.due == [
+        "sector_risk_parity_momentum",
+        "leveraged_sector_momentum",
+        "volatility_scaled_momentum",
+    ]
     weights = demo.target.set_index("ticker")["weight"]
     assert 0 < weights.sum() <= 1 + 1e-9
     sector = demo.target[demo.target["sleeves"].str.contains("sector_risk_parity_momentum")]

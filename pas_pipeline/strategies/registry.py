@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from pas_pipeline.calendar import RebalanceRule
-from pas_pipeline.strategies import alt_signals, sector_momentum
+from pas_pipeline.strategies import alt_signals, price_momentum, sector_momentum
 from pas_pipeline.strategies.sleeve import Sleeve
 
 SignalFunction = Callable[[Mapping[str, pd.DataFrame], pd.Timestamp, "StrategySpec"], Sleeve]
@@ -60,6 +60,37 @@ STRATEGIES: tuple[StrategySpec, ...] = (
         params={
             "momentum_sessions": sector_momentum.MOMENTUM_SESSIONS,
             "risk_sessions": sector_momentum.RISK_SESSIONS,
+        },
+    ),
+    StrategySpec(
+        name="leveraged_sector_momentum",
+        title="Leveraged Sector Momentum",
+        sources=("prices",),
+        rule=RebalanceRule.WEEKLY_FRIDAY,
+        top_n=3,
+        lookback_sessions=price_momentum.LEVERAGED_MOMENTUM_SESSIONS + 5,
+        signal=price_momentum.leveraged_sector_momentum,
+        weighting="equal slots (1/3 each) over the top 3 positive-momentum 2x sector ETFs",
+        params={
+            "momentum_sessions": price_momentum.LEVERAGED_MOMENTUM_SESSIONS,
+            "volatility_sessions": price_momentum.LEVERAGED_VOLATILITY_SESSIONS,
+            "max_volatility": price_momentum.LEVERAGED_MAX_VOLATILITY,
+            "market_filter": price_momentum.LEVERAGED_MARKET_FILTER,
+        },
+    ),
+    StrategySpec(
+        name="volatility_scaled_momentum",
+        title="Volatility-Scaled Momentum",
+        sources=("prices",),
+        rule=RebalanceRule.WEEKLY_FRIDAY,
+        top_n=50,
+        lookback_sessions=price_momentum.VOL_SCALED_MOMENTUM_SESSIONS + 5,
+        signal=price_momentum.volatility_scaled_momentum,
+        weighting="equal weight, top 50 by 12-1 momentum / annualised volatility",
+        params={
+            "momentum_sessions": price_momentum.VOL_SCALED_MOMENTUM_SESSIONS,
+            "skip_sessions": price_momentum.VOL_SCALED_SKIP_SESSIONS,
+            "volatility_sessions": price_momentum.VOL_SCALED_VOLATILITY_SESSIONS,
         },
     ),
     StrategySpec(
