@@ -299,3 +299,19 @@ def test_polling_rejects_bad_intervals(sim: SimulatedBroker) -> None:
         poll_until_terminal(sim, ["x"], 10, 0)
     with pytest.raises(ValueError, match="timeout_seconds"):
         poll_until_terminal(sim, ["x"], float("nan"), 1)
+
+
+def test_refresh_records_the_fill_of_an_order_the_ledger_still_saw_as_accepted(
+    tmp_path: Path,
+) -> None:
+    from pas_pipeline.execution.reconcile import refresh_orders
+
+    broker = SimulatedBroker(tmp_path / "broker.duckdb", initial_cash=10_000.0)
+    ledger = Ledger.connect(tmp_path / "ledger.duckdb")
+    placed = broker.submit_order(order("late-fill", "AAPL", "buy", 10, 100.0))
+    stale = dataclasses.replace(placed, status="accepted", filled_qty=0.0, filled_avg_price=None)
+    ledger.record_order(stale, rebalance_id="rb-x")
+    assert list(ledger.unfinished_orders()["client_order_id"]) == ["late-fill"]
+    assert refresh_orders(broker, ledger, {"late-fill": "rb-x"}) == []
+    assert ledger.unfinished_orders().empty
+    assert ledger_positions(ledger_fills(ledger)).to_dict() == {"AAPL": 10.0}

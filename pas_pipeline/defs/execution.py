@@ -39,6 +39,8 @@ class ExecuteOrdersConfig(dg.Config):
     max_gross_exposure: float = 1.0
     max_daily_turnover: float = 2.0
     max_price_deviation: float = 0.10
+    poll_timeout_seconds: float = 60.0
+    """How long to wait for sent orders to reach a terminal status (seconds)."""
     require_market_open: bool = False
     """Off by default: runs after the close submit DAY market orders that execute at the next
     open; turn it on for intraday runs that must trade now or not at all."""
@@ -88,6 +90,7 @@ def execute_orders(
             pre_trade=config.pre_trade_limits(),
             dry_run=config.dry_run,
             input_runs={"rebalance_run_id": config.rebalance_run_id},
+            poll_timeout_seconds=config.poll_timeout_seconds,
         )
     finally:
         account.close()

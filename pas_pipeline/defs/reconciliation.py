@@ -14,7 +14,12 @@ import pandas as pd
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE
 from pas_pipeline.defs.resources import BrokerResource, LedgerResource
-from pas_pipeline.execution.reconcile import ledger_fills, ledger_positions, reconcile
+from pas_pipeline.execution.reconcile import (
+    ledger_fills,
+    ledger_positions,
+    reconcile,
+    refresh_orders,
+)
 
 CHECK = "positions_match_broker"
 
@@ -36,11 +41,17 @@ CHECK = "positions_match_broker"
 def account_positions(broker: BrokerResource, ledger: LedgerResource) -> Iterator[Any]:
     """The broker's positions (shares) next to the ledger's, one row per symbol."""
     account = broker.open()
-    try:
-        held = account.get_positions()
-    finally:
-        account.close()
     with ledger.open() as book:
+        try:
+            pending = book.unfinished_orders()
+            still_open = refresh_orders(  # fills since the execution run land first
+                account,
+                book,
+                dict(zip(pending["client_order_id"], pending["rebalance_id"], strict=True)),
+            )
+            held = account.get_positions()
+        finally:
+            account.close()
         expected = ledger_positions(ledger_fills(book))
     report = reconcile(held, expected)
     symbols = sorted(set(held) | {s for s, q in expected.items() if q != 0})
@@ -58,7 +69,14 @@ def account_positions(broker: BrokerResource, ledger: LedgerResource) -> Iterato
         description=report.summary(),
         metadata={"mismatches": len(report.mismatches), "matched": len(report.matched)},
     )
-    yield dg.Output(frame, metadata={"positions": len(held), "mismatches": len(report.mismatches)})
+    yield dg.Output(
+        frame,
+        metadata={
+            "positions": len(held),
+            "mismatches": len(report.mismatches),
+            "orders_still_open": len(still_open),
+        },
+    )
 
 
 reconcile_job = dg.define_asset_job(

@@ -29,7 +29,13 @@ import psycopg
 from pas_pipeline.config import Secret
 from pas_pipeline.execution.ids import as_date, canonical_json
 from pas_pipeline.execution.migrations import apply_migrations
-from pas_pipeline.execution.model import BrokerOrder, PlannedOrder, Position, TradingState
+from pas_pipeline.execution.model import (
+    TERMINAL_STATUSES,
+    BrokerOrder,
+    PlannedOrder,
+    Position,
+    TradingState,
+)
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -517,6 +523,17 @@ class Ledger:
         """Orders of ``rebalance_id`` as last seen at the broker, by client order id."""
         return self._frame(
             "SELECT * FROM orders WHERE rebalance_id = ? ORDER BY client_order_id", [rebalance_id]
+        )
+
+    def unfinished_orders(self) -> pd.DataFrame:
+        """Orders whose last known status is not terminal (``client_order_id``,
+        ``rebalance_id``, ``status``): what a later look-up at the broker must refresh."""
+        terminal = sorted(str(s) for s in TERMINAL_STATUSES)
+        marks = ", ".join("?" for _ in terminal)
+        return self._frame(
+            "SELECT client_order_id, rebalance_id, status FROM orders "
+            f"WHERE status NOT IN ({marks}) ORDER BY client_order_id",
+            terminal,
         )
 
     def fills_for(self, rebalance_id: str) -> pd.DataFrame:

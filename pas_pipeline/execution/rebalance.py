@@ -9,7 +9,8 @@
 3. Record the full plan, then block the orders not yet at the broker that break a pre-trade
    limit (``limits.check_orders``: trading state, market open, order notional, position
    weight, gross exposure, daily turnover, price sanity), recording each with its reason.
-4. Submit what the broker does not already have (``execute_plan``) and snapshot positions.
+4. Submit what the broker does not already have (``execute_plan``), poll the sent orders
+   to a terminal status (up to ``poll_timeout_seconds``), record them, snapshot positions.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.limits import PreTradeLimits, check_orders
 from pas_pipeline.execution.model import ExecutionReport, OrderLimits, PlannedOrder, Position
 from pas_pipeline.execution.planning import plan_orders
+from pas_pipeline.execution.reconcile import refresh_orders
 from pas_pipeline.execution.submit import execute_plan
 
 
@@ -40,6 +42,9 @@ class RebalanceOutcome:
     report: ExecutionReport
     reused_plan: bool
     blocked: list[tuple[PlannedOrder, str]] = dataclasses.field(default_factory=list)
+    unfinished: list[str] = dataclasses.field(default_factory=list)
+    """Orders sent but not yet in a terminal status when polling stopped (e.g. DAY orders
+    waiting for the open); the next reconciliation refreshes them."""
 
     @property
     def ok(self) -> bool:
@@ -59,6 +64,7 @@ class RebalanceOutcome:
         return {
             **{f"orders_{name}": count for name, count in self.report.counts().items()},
             "orders_blocked": len(self.blocked),
+            "orders_unfinished": len(self.unfinished),
             "rebalance_id": self.rebalance_id,
             "orders_planned": len(self.plan),
             "buy_notional": float(buys),
@@ -120,6 +126,7 @@ def execute_rebalance(
     pre_trade: PreTradeLimits,
     dry_run: bool = False,
     input_runs: Mapping[str, str] | None = None,
+    poll_timeout_seconds: float = 0.0,
 ) -> RebalanceOutcome:
     """Plan (or reuse the recorded plan), block what breaks the pre-trade limits, and submit
     the rest of the orders of the rebalance on ``as_of``."""
@@ -148,9 +155,20 @@ def execute_rebalance(
     blocked_ids = {order.client_order_id for order, _ in blocked}
     to_send = [order for order in plan if order.client_order_id not in blocked_ids]
     report = execute_plan(to_send, broker, ledger, dry_run=dry_run)
+    unfinished: list[str] = []
     if not dry_run:
+        sent = {cid: rid for cid in (*report.submitted, *report.already_present)}
+        unfinished = refresh_orders(broker, ledger, sent, poll_timeout_seconds)
         ledger.snapshot_positions(as_of, broker.get_positions(), source="broker")
-    return RebalanceOutcome(rid, equity, plan, report, reused_plan=bool(recorded), blocked=blocked)
+    return RebalanceOutcome(
+        rid,
+        equity,
+        plan,
+        report,
+        reused_plan=bool(recorded),
+        blocked=blocked,
+        unfinished=unfinished,
+    )
 
 
 def screen(

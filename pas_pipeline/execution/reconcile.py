@@ -29,6 +29,7 @@ import pandas as pd
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.model import TERMINAL_STATUSES, BrokerOrder, Position
+from pas_pipeline.execution.submit import record_broker_order
 
 FILL_COLUMNS = ("client_order_id", "symbol", "side", "qty", "price", "filled_at")
 MISMATCH_COLUMNS = ("symbol", "broker_qty", "ledger_qty", "difference")
@@ -206,3 +207,25 @@ def poll_until_terminal(
         if elapsed >= timeout_seconds:
             return seen
         sleep(min(interval_seconds, timeout_seconds - elapsed))
+
+
+def refresh_orders(
+    broker: Broker,
+    ledger: Ledger,
+    orders: Mapping[str, str | None],
+    timeout_seconds: float = 0.0,
+    interval_seconds: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[str]:
+    """Poll ``orders`` (client order id → rebalance id) to a terminal status or the timeout,
+    record each last state (and its fill) in the ledger; return the ids still unfinished.
+
+    A DAY market order sent after the close stays ``accepted`` until the next open: it is
+    reported unfinished here and refreshed by the next reconciliation.
+    """
+    seen = poll_until_terminal(broker, orders, timeout_seconds, interval_seconds, clock, sleep)
+    for cid, placed in seen.items():
+        if placed is not None:
+            record_broker_order(ledger, placed, orders[cid])
+    return unfinished(seen)

@@ -101,8 +101,9 @@ def _hold_back_reason(state: TradingState, order: PlannedOrder, sell_failed: boo
     return None
 
 
-def _record(ledger: Ledger, order: PlannedOrder, placed: BrokerOrder) -> None:
-    ledger.record_order(placed, rebalance_id=order.rebalance_id)
+def record_broker_order(ledger: Ledger, placed: BrokerOrder, rebalance_id: str | None) -> None:
+    """Store the broker's view of an order, and its fill once it is filled."""
+    ledger.record_order(placed, rebalance_id=rebalance_id)
     if placed.is_filled and placed.filled_avg_price is not None and placed.filled_qty > 0:
         ledger.record_fill(
             placed.client_order_id,
@@ -137,7 +138,7 @@ def _execute_one(
     if placed.is_filled:
         tally.filled.append(order.client_order_id)
     if not dry_run:
-        _record(ledger, order, placed)
+        record_broker_order(ledger, placed, order.rebalance_id)
 
 
 def execute_plan(
