@@ -256,3 +256,26 @@ app, day)."""
 _FRAME_CHECK_COLUMNS.update(
     {"known_not_before_event": "known_date", "amount_low_le_high": "amount_low"}
 )
+
+
+# --- Wikimedia page views (pas_pipeline.sources.wikimedia) --------------------------------
+
+PAGEVIEWS_SCHEMA = pa.DataFrameSchema(
+    {
+        "event_date": _DAY,
+        "known_date": _DAY,
+        "ticker": _SYMBOL,
+        "article": _TEXT,
+        "views": pa.Column("int64", pa.Check.ge(0), nullable=False),
+    },
+    checks=[
+        pa.Check(lambda frame: frame["known_date"] > frame["event_date"], name="known_after_event")
+    ],
+    unique=["ticker", "event_date"],
+    strict=True,
+    name="pageviews",
+)
+"""Daily Wikipedia page views per ticker: non-negative integer counts, published after the
+day they count (``known_date > event_date``), one row per (ticker, day)."""
+
+_FRAME_CHECK_COLUMNS.update({"known_after_event": "known_date"})

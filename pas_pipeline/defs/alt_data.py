@@ -1,7 +1,8 @@
 """Alternative-data assets, generated from one table: each a partitioned, point-in-time,
-schema-checked copy of one Quiver dataset."""
+schema-checked copy of one dataset (Quiver's, Wikimedia page views)."""
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,16 +20,43 @@ from pas_pipeline.schemas import (
     GOV_CONTRACTS_SCHEMA,
     INSIDER_TRADES_SCHEMA,
     LOBBYING_SCHEMA,
+    PAGEVIEWS_SCHEMA,
     validate_frame,
 )
 from pas_pipeline.sources.point_in_time import known_window, stamp_sessions
+from pas_pipeline.sources.wikimedia import fetch_pageviews
+
+Fetch = Callable[[DataSourcesResource, pd.DataFrame, dt.date, dt.date], pd.DataFrame]
+"""(sources, universe, first known day, last known day) -> tidy frame with ``known_date``."""
+
+
+def quiver_dataset(dataset: str) -> Fetch:
+    """Fetch one Quiver dataset (its date parameters select by publication date)."""
+
+    def fetch(sources: DataSourcesResource, _: pd.DataFrame, start: dt.date, end: dt.date):
+        with sources.quiver() as client:
+            return client.fetch_frame(dataset, start, end)
+
+    return fetch
+
+
+def wikipedia_pageviews(
+    sources: DataSourcesResource, universe: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Daily views of each universe company's article; a day's count is known the next day."""
+    mapping = dict(zip(universe["ticker"], universe["wiki_article"], strict=True))
+    one_day = dt.timedelta(days=1)
+    with sources.wikimedia() as client:
+        return fetch_pageviews(client, mapping, start - one_day, end - one_day)
 
 
 @dataclass(frozen=True)
 class AltDataSpec:
-    """One alternative-data asset: the Quiver dataset it copies and its schema."""
+    """One alternative-data asset: its source (also its pool), fetch, and schema."""
 
     name: str
+    source: str
+    fetch: Fetch
     schema: pa.DataFrameSchema
     description: str
 
@@ -36,28 +64,45 @@ class AltDataSpec:
 ALT_DATA: tuple[AltDataSpec, ...] = (
     AltDataSpec(
         "congress_trades",
+        "quiver",
+        quiver_dataset("congress_trades"),
         CONGRESS_TRADES_SCHEMA,
         "Congressional stock trades (Quiver bulk V2); known on the filing date.",
     ),
     AltDataSpec(
         "gov_contracts",
+        "quiver",
+        quiver_dataset("gov_contracts"),
         GOV_CONTRACTS_SCHEMA,
         "Federal contract awards (Quiver); known on the announcement date.",
     ),
     AltDataSpec(
         "insider_trades",
+        "quiver",
+        quiver_dataset("insider_trades"),
         INSIDER_TRADES_SCHEMA,
         "Corporate insider Form 4 trades (Quiver); known on the filing date.",
     ),
     AltDataSpec(
         "lobbying",
+        "quiver",
+        quiver_dataset("lobbying"),
         LOBBYING_SCHEMA,
         "Corporate lobbying spend (Quiver); known on the reported date.",
     ),
     AltDataSpec(
         "app_ratings",
+        "quiver",
+        quiver_dataset("app_ratings"),
         APP_RATINGS_SCHEMA,
         "App store ratings and review counts (Quiver); known when scraped.",
+    ),
+    AltDataSpec(
+        "pageviews",
+        "wikimedia",
+        wikipedia_pageviews,
+        PAGEVIEWS_SCHEMA,
+        "Daily Wikipedia page views of each company's article (Wikimedia); known next day.",
     ),
 )
 
@@ -84,7 +129,7 @@ def build_alt_data_asset(spec: AltDataSpec) -> dg.AssetsDefinition:
         partitions_def=trading_day_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         metadata={"partition_expr": "date"},
-        pool="quiver",
+        pool=spec.source,
         io_manager_key="alt_data_io_manager",
         kinds={"duckdb"},
         check_specs=[
@@ -100,11 +145,10 @@ def build_alt_data_asset(spec: AltDataSpec) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         first, last = partition_dates(context)
         start, end = known_window(first, last)
-        with data_sources.quiver() as client:
-            frame = client.fetch_frame(spec.name, start, end)
+        frame = spec.fetch(data_sources, universe, start, end)
         yield from validated(
             frame,
-            {check: lambda f: validate_frame(spec.schema, f, "quiver")},
+            {check: lambda f: validate_frame(spec.schema, f, spec.source)},
             _metadata(frame, universe),
             stored=stamp_sessions(frame, first, last),
         )

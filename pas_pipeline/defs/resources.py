@@ -17,6 +17,7 @@ from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.simulated import SimulatedBroker
 from pas_pipeline.sources.quiver import QuiverClient, make_quiver_client
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
+from pas_pipeline.sources.wikimedia import WikimediaClient, make_wikimedia_client
 from pas_pipeline.sources.yahoo import YahooChartClient, make_yahoo_client
 
 
@@ -38,6 +39,9 @@ class DataSourcesResource(dg.ConfigurableResource):
     def quiver(self) -> QuiverClient:
         token = Secret(self.quiver_api_token) if self.quiver_api_token else None
         return make_quiver_client(self.data_mode(), token, self.sample_universe_size)
+
+    def wikimedia(self) -> WikimediaClient:
+        return make_wikimedia_client(self.data_mode(), self.sample_universe_size)
 
     def universe(self) -> pd.DataFrame:
         """Stocks the pipeline considers (ticker, name, sector, market_cap, wiki_article)."""

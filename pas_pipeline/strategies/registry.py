@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from pas_pipeline.calendar import RebalanceRule
-from pas_pipeline.strategies import alt_signals, price_momentum, sector_momentum
+from pas_pipeline.strategies import alt_signals, attention, price_momentum, sector_momentum
 from pas_pipeline.strategies.sleeve import Sleeve
 
 SignalFunction = Callable[[Mapping[str, pd.DataFrame], pd.Timestamp, "StrategySpec"], Sleeve]
@@ -136,6 +136,22 @@ STRATEGIES: tuple[StrategySpec, ...] = (
         signal=alt_signals.insider_buying_pulse,
         weighting="equal weight, top 25 by officer/director open-market buying (30 days)",
         params={"window_days": 30, "transaction_code": "P"},
+    ),
+    StrategySpec(
+        name="wikipedia_attention_surge",
+        title="Wikipedia Attention Surge",
+        sources=("pageviews",),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=10,
+        lookback_sessions=attention.LOOKBACK_SESSIONS,
+        signal=attention.wikipedia_attention_surge,
+        weighting="equal weight, top 10 by 7-day vs 56-day Wikipedia page-view spike",
+        params={
+            "recent_days": 7,
+            "baseline_days": 56,
+            "min_baseline_days": 28,
+            "min_baseline_views": 100,
+        },
     ),
     StrategySpec(
         name="app_hype",
