@@ -16,10 +16,20 @@ RID = "rb-2024-07-05-0123456789"
 DEFAULTS = OrderLimits()  # band 0.002, min notional 1 USD, fractional to 9 decimals
 
 
-def plan(targets: dict[str, float], held: dict[str, float], prices: dict[str, float],
-         limits: OrderLimits = DEFAULTS) -> list[PlannedOrder]:
-    return plan_orders(pd.Series(targets, dtype=float), pd.Series(held, dtype=float),
-                       pd.Series(prices, dtype=float), EQUITY, limits, RID)
+def plan(
+    targets: dict[str, float],
+    held: dict[str, float],
+    prices: dict[str, float],
+    limits: OrderLimits = DEFAULTS,
+) -> list[PlannedOrder]:
+    return plan_orders(
+        pd.Series(targets, dtype=float),
+        pd.Series(held, dtype=float),
+        pd.Series(prices, dtype=float),
+        EQUITY,
+        limits,
+        RID,
+    )
 
 
 def legs(orders: list[PlannedOrder]) -> list[tuple[str, str, float]]:
@@ -42,25 +52,67 @@ def test_rebalance_example_with_exact_quantities() -> None:
     orders = plan_orders(targets, positions, prices, EQUITY, DEFAULTS, RID)
 
     assert orders == [
-        PlannedOrder(client_order_id(RID, "AAPL", "sell"), RID, "AAPL", "sell", 50.0, 200.0,
-                     10_000.0, current_weight=0.20, target_weight=0.10),
-        PlannedOrder(client_order_id(RID, "XOM", "sell"), RID, "XOM", "sell", 100.0, 100.0,
-                     10_000.0, current_weight=0.10, target_weight=0.0),
-        PlannedOrder(client_order_id(RID, "MSFT", "buy"), RID, "MSFT", "buy", 25.0, 400.0,
-                     10_000.0, current_weight=0.20, target_weight=0.30),
-        PlannedOrder(client_order_id(RID, "NVDA", "buy"), RID, "NVDA", "buy", 200.0, 125.0,
-                     25_000.0, current_weight=0.0, target_weight=0.25),
+        PlannedOrder(
+            client_order_id(RID, "AAPL", "sell"),
+            RID,
+            "AAPL",
+            "sell",
+            50.0,
+            200.0,
+            10_000.0,
+            current_weight=0.20,
+            target_weight=0.10,
+        ),
+        PlannedOrder(
+            client_order_id(RID, "XOM", "sell"),
+            RID,
+            "XOM",
+            "sell",
+            100.0,
+            100.0,
+            10_000.0,
+            current_weight=0.10,
+            target_weight=0.0,
+        ),
+        PlannedOrder(
+            client_order_id(RID, "MSFT", "buy"),
+            RID,
+            "MSFT",
+            "buy",
+            25.0,
+            400.0,
+            10_000.0,
+            current_weight=0.20,
+            target_weight=0.30,
+        ),
+        PlannedOrder(
+            client_order_id(RID, "NVDA", "buy"),
+            RID,
+            "NVDA",
+            "buy",
+            200.0,
+            125.0,
+            25_000.0,
+            current_weight=0.0,
+            target_weight=0.25,
+        ),
     ]
 
 
 def test_positions_as_positions_or_quantities_give_the_same_plan() -> None:
     prices = {"AAPL": 200.0, "NVDA": 125.0}
     as_series = plan({"NVDA": 0.25}, {"AAPL": 100}, prices)
-    as_positions = plan_orders(pd.Series({"NVDA": 0.25}),
-                               {"AAPL": Position("AAPL", 100, 1.0, 20_000.0)},
-                               pd.Series(prices), EQUITY, DEFAULTS, RID)
-    as_quantities = plan_orders(pd.Series({"NVDA": 0.25}), {"AAPL": 100.0},
-                                pd.Series(prices), EQUITY, DEFAULTS, RID)
+    as_positions = plan_orders(
+        pd.Series({"NVDA": 0.25}),
+        {"AAPL": Position("AAPL", 100, 1.0, 20_000.0)},
+        pd.Series(prices),
+        EQUITY,
+        DEFAULTS,
+        RID,
+    )
+    as_quantities = plan_orders(
+        pd.Series({"NVDA": 0.25}), {"AAPL": 100.0}, pd.Series(prices), EQUITY, DEFAULTS, RID
+    )
     assert as_series == as_positions == as_quantities
     assert legs(as_series) == [("sell", "AAPL", 100.0), ("buy", "NVDA", 200.0)]
 
@@ -97,8 +149,7 @@ def test_difference_at_or_above_the_band_trades() -> None:
     # 0.102 − 0.100 = 0.002 (exactly the band, not below it): 200 USD / 200 = 1 sh
     assert legs(plan({"AAPL": 0.102}, {"AAPL": 50}, {"AAPL": 200.0})) == [("buy", "AAPL", 1.0)]
     # 0.0975 − 0.100 = −0.0025: 250 USD / 200 = 1.25 sh
-    assert legs(plan({"AAPL": 0.0975}, {"AAPL": 50}, {"AAPL": 200.0})) == [
-        ("sell", "AAPL", 1.25)]
+    assert legs(plan({"AAPL": 0.0975}, {"AAPL": 50}, {"AAPL": 200.0})) == [("sell", "AAPL", 1.25)]
 
 
 def test_orders_below_the_minimum_notional_are_dropped() -> None:
@@ -131,30 +182,40 @@ def test_sells_come_first_then_buys_each_sorted_by_symbol() -> None:
     held = {"EE": 100, "BB": 100, "CC": 100}  # 10,000 USD each (w 0.10)
     orders = plan({"DD": 0.2, "AA": 0.2, "CC": 0.05}, held, prices)
     assert legs(orders) == [
-        ("sell", "BB", 100.0), ("sell", "CC", 50.0), ("sell", "EE", 100.0),
-        ("buy", "AA", 200.0), ("buy", "DD", 200.0),
+        ("sell", "BB", 100.0),
+        ("sell", "CC", 50.0),
+        ("sell", "EE", 100.0),
+        ("buy", "AA", 200.0),
+        ("buy", "DD", 200.0),
     ]
 
 
 def test_client_order_ids_follow_rebalance_symbol_and_side() -> None:
     orders = plan({"NVDA": 0.25}, {"AAPL": 100}, {"AAPL": 200.0, "NVDA": 125.0})
     assert [o.client_order_id for o in orders] == [
-        client_order_id(RID, "AAPL", "sell"), client_order_id(RID, "NVDA", "buy")]
+        client_order_id(RID, "AAPL", "sell"),
+        client_order_id(RID, "NVDA", "buy"),
+    ]
     assert all(o.rebalance_id == RID for o in orders)
 
 
 def test_weights_summing_to_one_within_tolerance_are_accepted() -> None:
-    # sum 1 + 5e-10 ≤ 1 + 1e-9; B: (0.5 + 5e-10) × 100,000 / 100 = 500.0000005 sh
+    # sum 1 + 5e-10 ≤ 1 + 1e-9 is accepted; the 0.00005 USD the buys would cost beyond the
+    # 100,000 cash is taken off pro rata (factor 100,000 / 100,000.00005), then truncated
     orders = plan({"A": 0.5, "B": 0.5 + 5e-10}, {}, {"A": 100.0, "B": 100.0})
-    assert legs(orders) == [("buy", "A", 500.0), ("buy", "B", 500.0000005)]
+    assert legs(orders) == [("buy", "A", 499.99999975), ("buy", "B", 500.000000249)]
+    assert sum(o.notional for o in orders) <= 100_000.0
 
 
-@pytest.mark.parametrize(("targets", "message"), [
-    ({"A": 0.6, "B": 0.5}, "sum to 1.1"),
-    ({"A": -0.1}, "A"),
-    ({"A": math.nan}, "A"),
-    ({"A": math.inf}, "A"),
-])
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ({"A": 0.6, "B": 0.5}, "sum to 1.1"),
+        ({"A": -0.1}, "A"),
+        ({"A": math.nan}, "A"),
+        ({"A": math.inf}, "A"),
+    ],
+)
 def test_invalid_target_weights_are_rejected(targets: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plan(targets, {}, {"A": 100.0, "B": 100.0})
@@ -168,7 +229,8 @@ def test_duplicate_target_symbols_are_rejected() -> None:
 
 @pytest.mark.parametrize("prices", [{}, {"NVDA": 0.0}, {"NVDA": -5.0}, {"NVDA": math.nan}])
 def test_missing_or_non_positive_price_of_a_traded_symbol_names_it(
-        prices: dict[str, float]) -> None:
+    prices: dict[str, float],
+) -> None:
     with pytest.raises(ValueError, match="NVDA"):
         plan({"NVDA": 0.25}, {}, prices)
 
@@ -186,3 +248,18 @@ def test_price_is_not_needed_for_a_zero_target_that_is_not_held() -> None:
 def test_equity_must_be_positive(equity: float) -> None:
     with pytest.raises(ValueError, match="equity"):
         plan_orders(pd.Series({"A": 0.1}), {}, pd.Series({"A": 1.0}), equity, DEFAULTS, RID)
+
+
+def test_buys_never_cost_more_than_the_cash_left_after_the_sells():
+    # equity 100,000, no cash: A (501.9 sh) stays inside the band above its 0.5 target, so
+    # selling C for 10,000 leaves 10,000 to spend, not the 10,190 B's target asks for
+    positions = {"A": 501.9, "B": 398.1, "C": 100.0}
+    prices = pd.Series({"A": 100.0, "B": 100.0, "C": 100.0})
+    targets = pd.Series({"A": 0.5, "B": 0.5})
+    plan = plan_orders(targets, positions, prices, 100_000.0, OrderLimits(), "rb-cash")
+    buys = [o for o in plan if o.side == "buy"]
+    sells = [o for o in plan if o.side == "sell"]
+    assert [(o.symbol, o.qty) for o in sells] == [("C", 100.0)]
+    assert [o.symbol for o in buys] == ["B"]
+    assert buys[0].qty == pytest.approx(100.0, abs=1e-9)  # 101.9 scaled by 10,000 / 10,190
+    assert sum(o.notional for o in buys) <= sum(o.notional for o in sells) + 1e-9

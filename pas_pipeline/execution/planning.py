@@ -77,6 +77,33 @@ def _truncate(qty: Decimal, limits: OrderLimits) -> Decimal:
     return qty.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
 
 
+def _within_cash(
+    deltas: dict[str, tuple[Decimal, Decimal]],
+    held: Mapping[str, Decimal],
+    equity: Decimal,
+    limits: OrderLimits,
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """Scale the buys down, pro rata, when they would cost more than the cash the account
+    has after the sells (holdings left inside the no-trade band keep their money tied up);
+    scaled quantities are truncated again and dropped below the minimum notional."""
+    invested = sum(held[s] * price for s, (_, price) in deltas.items() if s in held)
+    cash = equity - invested
+    proceeds = sum(-d * p for d, p in deltas.values() if d < 0)
+    cost = sum(d * p for d, p in deltas.values() if d > 0)
+    available = cash + proceeds
+    if cost <= available or cost == 0:
+        return deltas
+    scale = max(available, Decimal(0)) / cost
+    scaled = {}
+    for symbol, (delta, price) in deltas.items():
+        if delta > 0:
+            delta = _truncate(delta * scale, limits)
+            if delta * price < _dec(limits.min_order_notional):
+                delta = Decimal(0)
+        scaled[symbol] = (delta, price)
+    return scaled
+
+
 def _order_delta(
     target: Decimal, held: Decimal, price: Decimal, equity: Decimal, limits: OrderLimits
 ) -> Decimal:
@@ -130,13 +157,17 @@ def plan_orders(
     targets = _validated_targets(target_weights)
     held = _held_quantities(positions)
     equity_d = _dec(equity)
-    orders: list[PlannedOrder] = []
+    deltas: dict[str, tuple[Decimal, Decimal]] = {}
     for symbol in sorted(set(targets) | set(held)):
         target, qty_held = targets.get(symbol, Decimal(0)), held.get(symbol, Decimal(0))
         if target == 0 and qty_held == 0:
             continue
         price = _price(prices, symbol)
-        delta = _order_delta(target, qty_held, price, equity_d, limits)
+        deltas[symbol] = (_order_delta(target, qty_held, price, equity_d, limits), price)
+    deltas = _within_cash(deltas, held, equity_d, limits)
+    orders: list[PlannedOrder] = []
+    for symbol, (delta, price) in deltas.items():
+        target, qty_held = targets.get(symbol, Decimal(0)), held.get(symbol, Decimal(0))
         if delta == 0:
             continue
         side: Side = "buy" if delta > 0 else "sell"
