@@ -25,26 +25,12 @@ from pas_pipeline.sources.http import (
     sample_transport,
 )
 from pas_pipeline.sources.rate_limit import TokenBucket
+from pas_pipeline_tests.fake_clock import FakeClock
 
 SECRET = "sk-test-0123456789abcdef"
 POLICY = ApiPolicy(
     name="demo", base_url="https://api.example.test", requests_per_second=math.inf, burst=1
 )
-
-
-class FakeClock:
-    """A monotonic clock that only moves when something sleeps on it."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class HalfRandom(random.Random):

@@ -59,6 +59,7 @@ from pas_pipeline.sources.quiver_parsers import (
 from pas_pipeline.sources.sample import quiver as sample_quiver
 from pas_pipeline.sources.sample import yahoo as sample_yahoo
 from pas_pipeline.sources.universe import sample_universe
+from pas_pipeline_tests.fake_clock import FakeClock
 
 TOKEN = "qv-TEST-7f3a9c1e5b"
 """A fake token: no error text or log line may ever contain it."""
@@ -518,21 +519,6 @@ def test_schemas_are_strict_and_named() -> None:
 
 
 # --- the client, on a scripted transport --------------------------------------------------
-
-
-class FakeClock:
-    """A monotonic clock that only moves when someone sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 Handler = Callable[[httpx.Request], httpx.Response]

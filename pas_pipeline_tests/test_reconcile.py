@@ -24,6 +24,7 @@ from pas_pipeline.execution.reconcile import (
 )
 from pas_pipeline.execution.simulated import SimulatedBroker
 from pas_pipeline.execution.submit import execute_plan
+from pas_pipeline_tests.fake_clock import FakeClock
 
 RID_1 = "rb-2024-07-05-0123456789"
 RID_2 = "rb-2024-07-08-9876543210"
@@ -201,21 +202,6 @@ def test_tolerance_is_in_shares() -> None:
 
 
 # -- polling -------------------------------------------------------------------------------
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` is called."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class SlowBroker:
