@@ -30,11 +30,12 @@ from pas_pipeline.execution.broker import (
     DuplicateClientOrderIdError,
     OrderOutcomeUnknownError,
 )
-from pas_pipeline.execution.ids import client_order_id, client_order_id_prefix
+from pas_pipeline.execution.ids import client_order_id_prefix
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.model import Account, PlannedOrder, Position
 from pas_pipeline.execution.submit import execute_plan
 from pas_pipeline_tests.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlpaca, Fault
+from pas_pipeline_tests.orders import planned_order
 
 CLIENT_TIMEOUT = 0.25
 SLOW = 0.5  # a slow response: longer than CLIENT_TIMEOUT
@@ -66,17 +67,7 @@ def broker(fake: FakeAlpaca) -> AlpacaBroker:
 
 
 def planned(symbol: str, side: str, qty: float, price: float) -> PlannedOrder:
-    return PlannedOrder(
-        client_order_id=client_order_id(RID, symbol, side),
-        rebalance_id=RID,
-        symbol=symbol,
-        side=side,  # type: ignore[arg-type]
-        qty=qty,
-        reference_price=price,
-        notional=qty * price,
-        current_weight=0.0,
-        target_weight=0.0,
-    )
+    return planned_order(RID, symbol, side, qty, price)
 
 
 # -- mapping -------------------------------------------------------------------------------

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 
 from pas_pipeline.config import Secret
-from pas_pipeline.execution.ids import client_order_id
 from pas_pipeline.execution.ledger import Ledger, LedgerError, redact_uri
 from pas_pipeline.execution.migrations import MIGRATIONS
 from pas_pipeline.execution.model import BrokerOrder, PlannedOrder, Position, TradingState
+from pas_pipeline_tests.orders import planned_order
 
 RID = "rb-2024-07-05-0123456789"
 T0 = dt.datetime(2024, 7, 5, 14, 30, tzinfo=dt.UTC)
@@ -21,8 +21,7 @@ T1 = T0 + dt.timedelta(seconds=2)
 
 
 def planned(symbol: str, side: str, qty: float, price: float) -> PlannedOrder:
-    return PlannedOrder(client_order_id(RID, symbol, side), RID, symbol, side, qty, price,
-                        qty * price, current_weight=0.1, target_weight=0.2)
+    return planned_order(RID, symbol, side, qty, price, current_weight=0.1, target_weight=0.2)
 
 
 PLAN = [planned("XOM", "sell", 100.0, 100.0), planned("AAPL", "buy", 2.5, 200.0),

@@ -13,9 +13,9 @@ import math
 
 import pytest
 
-from pas_pipeline.execution.ids import client_order_id
 from pas_pipeline.execution.limits import PreTradeLimits, check_orders
 from pas_pipeline.execution.model import PlannedOrder, Position, TradingState
+from pas_pipeline_tests.orders import planned_order
 
 RID = "rb-2024-07-08-0123456789"
 EQUITY = 100_000.0
@@ -36,17 +36,7 @@ LIMITS = PreTradeLimits(
 
 def order(symbol: str, side: str, qty: float, reference_price: float | None = None) -> PlannedOrder:
     price = CLOSES[symbol] if reference_price is None else reference_price
-    return PlannedOrder(
-        client_order_id=client_order_id(RID, symbol, side),
-        rebalance_id=RID,
-        symbol=symbol,
-        side=side,  # type: ignore[arg-type]
-        qty=qty,
-        reference_price=price,
-        notional=qty * price,
-        current_weight=0.0,
-        target_weight=0.0,
-    )
+    return planned_order(RID, symbol, side, qty, price)
 
 
 def check(
