@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections.abc import Callable
@@ -317,3 +318,16 @@ def test_sample_transport_answers_unknown_hosts_with_a_502_json_error() -> None:
         response = raw.get("https://nobody.example.test/x")
     assert response.status_code == 502
     assert "nobody.example.test" in response.json()["error"]
+
+
+def test_a_declared_json_prefix_is_stripped_before_decoding() -> None:
+    handler, _ = scripted(httpx.Response(200, content=b')]}\'\n{"default": {"rows": [1, 2]}}'))
+    policy = dataclasses.replace(POLICY, json_prefix=")]}'")
+    with ApiClient(policy, transport=httpx.MockTransport(handler)) as client:
+        assert client.get_json("/x") == {"default": {"rows": [1, 2]}}
+
+
+def test_a_json_prefix_is_a_payload_error_when_not_declared() -> None:
+    handler, _ = scripted(httpx.Response(200, content=b')]}\'\n{"default": {}}'))
+    with client_for(handler, FakeClock()) as client, pytest.raises(PayloadError):
+        client.get_json("/x")

@@ -56,6 +56,8 @@ class ApiPolicy:
     (0-based) is ``min(backoff_cap_seconds, backoff_base_seconds * 2**k) * U[0, 1)`` unless
     the server sends ``Retry-After``. ``timeout_seconds`` applies to connect, read, write and
     pool. ``not_found_is_empty`` turns HTTP 404 into "no data" (``None``) instead of an error.
+    ``json_prefix`` is an anti-hijacking guard some APIs put before the JSON (Google's
+    ``)]}'``): stripped when present, so the rest must still be valid JSON.
     """
 
     name: str
@@ -67,6 +69,7 @@ class ApiPolicy:
     backoff_cap_seconds: float = 60.0
     timeout_seconds: float = 30.0
     not_found_is_empty: bool = False
+    json_prefix: str = ""
 
 
 def parse_retry_after(value: str, now: float) -> float | None:
@@ -89,9 +92,14 @@ def parse_retry_after(value: str, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def _parse_json_body(source: str, response: httpx.Response) -> Any:
-    """Decode a JSON body (``NaN``/``Infinity`` literals allowed) or raise :class:`PayloadError`."""
+def _parse_json_body(source: str, response: httpx.Response, prefix: str = "") -> Any:
+    """Decode a JSON body (``NaN``/``Infinity`` literals allowed) or raise :class:`PayloadError`.
+
+    A leading ``prefix`` (after white space) is removed first.
+    """
     content = response.content
+    if prefix and content.lstrip().startswith(prefix.encode()):
+        content = content.lstrip()[len(prefix.encode()) :]
     if not content.strip():
         raise PayloadError(source, f"empty body (HTTP {response.status_code})")
     content_type = response.headers.get("content-type", "").lower()
@@ -215,7 +223,7 @@ class ApiClient:
             raise SourceError(name, f"GET {path}: HTTP 404 not found")
         if status >= 400:
             raise SourceError(name, f"GET {path}: HTTP {status}: {_body_excerpt(response)}")
-        return _parse_json_body(name, response)
+        return _parse_json_body(name, response, self.policy.json_prefix)
 
 
 # --- sample mode -----------------------------------------------------------------------
