@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 import pytest
 
@@ -166,6 +167,36 @@ def test_position_snapshot_replaces_the_same_time_and_source(ledger: Ledger) -> 
     assert ledger.position_snapshot(T0, "broker").values.tolist() == [
         ["AAPL", 10.0, 201.0, 2_000.0]]
     assert len(ledger.position_snapshot(T0, "model")) == 1
+
+
+def test_end_of_day_snapshot_marks_at_the_closes_and_records_cash(ledger: Ledger) -> None:
+    held = {"AAPL": Position("AAPL", 10.0, 150.0, 1_990.0),
+            "MSFT": Position("MSFT", 5.0, 300.0, 2_000.0)}
+    ledger.snapshot_end_of_day(dt.date(2024, 7, 5), 500.0, held, {"AAPL": 201.0})
+    ledger.snapshot_end_of_day(dt.date(2024, 7, 5), 600.0, held, {"AAPL": 202.0})  # replaces
+    ledger.snapshot_end_of_day(dt.date(2024, 7, 8), 700.0, {}, {})
+    positions, cash = ledger.end_of_day_history()
+    midnight = dt.datetime(2024, 7, 5, tzinfo=dt.UTC)
+    assert positions[["symbol", "qty", "price", "market_value"]].values.tolist() == [
+        ["AAPL", 10.0, 202.0, 2_020.0], ["MSFT", 5.0, 400.0, 2_000.0]]
+    assert [pd.Timestamp(t) for t in positions["as_of"]] == [pd.Timestamp(midnight)] * 2
+    assert cash.tolist() == [600.0, 700.0]
+    before, cash_before = ledger.end_of_day_history(before=dt.date(2024, 7, 8))
+    assert len(before) == 2 and cash_before.tolist() == [600.0]
+
+
+def test_sleeve_book_history_keeps_the_last_rebalance_of_each_date(target: str | Path) -> None:
+    moments = iter([T0, T1, T1 + dt.timedelta(days=3)])
+    ledger = Ledger.connect(target, clock=lambda: next(moments))
+    first, second = "rb-2024-07-05-aaaaaaaaaa", "rb-2024-07-05-bbbbbbbbbb"
+    later = "rb-2024-07-08-cccccccccc"
+    for rid, day in ((first, "2024-07-05"), (second, "2024-07-05"), (later, "2024-07-08")):
+        ledger.record_rebalance(rid, day, ["wiki"], "hash")
+        ledger.record_sleeve_books(rid, {"wiki": {rid[-1].upper(): 1.0}})
+    books = ledger.sleeve_book_history()
+    assert books.values.tolist() == [[second, "wiki", "B", 1.0], [later, "wiki", "C", 1.0]]
+    assert ledger.sleeve_book_history(before=dt.date(2024, 7, 8)).rebalance_id.tolist() == [
+        second]
 
 
 def test_sleeve_books_are_replaced_per_rebalance(ledger: Ledger) -> None:

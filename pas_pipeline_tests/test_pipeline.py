@@ -7,8 +7,10 @@ import duckdb
 import httpx
 import pytest
 
+from pas_pipeline.defs import performance
 from pas_pipeline.defs.definitions import build_definitions
 from pas_pipeline.demo import run_demo
+from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.model import OrderLimits, PlannedOrder
 from pas_pipeline.execution.simulated import SimulatedBroker
 from pas_pipeline.sources import http as source_http
@@ -165,6 +167,37 @@ def test_execution_sensor_requests_one_run_keyed_by_the_rebalance_run(demo, defs
     )
     assert request.run_key == run.run_id
     assert request.run_config["ops"]["execute_orders"]["config"]["partition_date"] == "2024-07-05"
+
+
+def test_reconciliation_writes_the_end_of_day_snapshot_that_realised_performance_reads(
+    demo, defs, instance, settings
+):
+    session = {"ops": {"account_positions": {"config": {"session": "2024-07-05"}}}}
+    assert defs.resolve_job_def("reconcile").execute_in_process(
+        instance=instance, run_config=session
+    ).success
+    with Ledger.connect(settings.ledger_path) as ledger:
+        positions, cash = ledger.end_of_day_history()
+    closes = dict(
+        warehouse_rows(settings, "select ticker, close from public.prices where date = ?",
+                       [dt.date(2024, 7, 5)])
+    )
+    assert len(positions) == len(demo.orders) > 0
+    for row in positions.itertuples():
+        assert row.price == closes[row.symbol]
+        assert row.market_value == pytest.approx(row.qty * closes[row.symbol], rel=1e-12)
+    equity = float(cash.iloc[0] + positions["market_value"].sum())
+    assert equity == pytest.approx(1_000_000.0, rel=1e-9)  # filled at those very closes
+
+    result = dg.materialize(
+        [performance.realised_performance],
+        instance=instance,
+        partition_key="2024-07-08",
+        resources=defs.resources,
+    )
+    frame = result.asset_value("realised_performance")
+    assert frame[["sleeve", "days"]].values.tolist()[0] == ["total", 0]
+    assert frame["value"].iloc[0] == pytest.approx(equity, rel=1e-12)
 
 
 def test_reconciliation_passes_after_the_demo_and_catches_a_position_changed_behind_its_back(

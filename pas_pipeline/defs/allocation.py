@@ -10,6 +10,7 @@ import pandas as pd
 
 from pas_pipeline.defs.checks import blocking_check_spec, validated
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
+from pas_pipeline.defs.performance import capital_evidence
 from pas_pipeline.defs.portfolio import (
     COVARIANCE_SESSIONS,
     SLEEVE_INS,
@@ -17,6 +18,7 @@ from pas_pipeline.defs.portfolio import (
 )
 from pas_pipeline.defs.resources import WarehouseReader
 from pas_pipeline.portfolio import allocation as alloc
+from pas_pipeline.portfolio.capital import performance_tilted_capital
 from pas_pipeline.portfolio.combine import combine_sleeves, equal_risk_capital, latest_sleeves
 from pas_pipeline.portfolio.risk_inputs import covariance_wide, wide_returns
 from pas_pipeline.portfolio.target_checks import TARGET_CHECKS
@@ -77,6 +79,14 @@ def _held(sleeves: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataFrame
     return latest_sleeves(stacked_sleeves(sleeves), as_of)
 
 
+def sleeve_capital(
+    held: pd.DataFrame, cov: pd.DataFrame, performance: pd.DataFrame
+) -> dict[str, float]:
+    """Capital per sleeve: equal ex-ante risk, tilted by each sleeve's realised Sharpe ratio
+    once it has a track record (``pas_pipeline.portfolio.capital``)."""
+    return performance_tilted_capital(equal_risk_capital(held, cov), capital_evidence(performance))
+
+
 @dg.asset(
     group_name="portfolio",
     ins={"covariance": dg.AssetIn(), "universe": dg.AssetIn(), **SLEEVE_INS},
@@ -109,6 +119,7 @@ def bl_posterior(
         "bl_posterior": dg.AssetIn(),
         "covariance": dg.AssetIn(),
         "correlation_regime": dg.AssetIn(),
+        "realised_performance": dg.AssetIn(),
         **SLEEVE_INS,
     },
     **PER_DAY,
@@ -118,13 +129,14 @@ def min_max_weights(
     bl_posterior: pd.DataFrame,
     covariance: pd.DataFrame,
     correlation_regime: pd.DataFrame,
+    realised_performance: pd.DataFrame,
     **sleeves: pd.DataFrame,
 ) -> dg.Output:
     """``argmax w'mu - gamma (1 + delta) w'Sigma w`` with ``sum w = 1`` and position caps."""
     as_of = pd.Timestamp(context.partition_key)
     held = _held(sleeves, as_of)
     cov = covariance_wide(covariance)
-    invested = alloc.invested_fraction(held, equal_risk_capital(held, cov))
+    invested = alloc.invested_fraction(held, sleeve_capital(held, cov, realised_performance))
     delta = float(correlation_regime["delta"].iloc[0]) if len(correlation_regime) else 0.0
     stage = alloc.min_max_stage(bl_posterior, cov, delta, invested, SETTINGS)
     frame = pd.DataFrame(
@@ -146,6 +158,7 @@ def min_max_weights(
         "min_max_weights": dg.AssetIn(),
         "covariance": dg.AssetIn(),
         "returns": dg.AssetIn(partition_mapping=lookback(COVARIANCE_SESSIONS - 1)),
+        "realised_performance": dg.AssetIn(),
         **SLEEVE_INS,
     },
     check_specs=[
@@ -159,6 +172,7 @@ def target_weights(
     min_max_weights: pd.DataFrame,
     covariance: pd.DataFrame,
     returns: pd.DataFrame,
+    realised_performance: pd.DataFrame,
     warehouse: WarehouseReader,
     **sleeves: pd.DataFrame,
 ) -> Iterator[Any]:
@@ -167,7 +181,7 @@ def target_weights(
     as_of = pd.Timestamp(context.partition_key)
     held = _held(sleeves, as_of)
     cov = covariance_wide(covariance)
-    capital = equal_risk_capital(held, cov)
+    capital = sleeve_capital(held, cov, realised_performance)
     invested = alloc.invested_fraction(held, capital)
     stage = pd.Series(min_max_weights["weight"].to_numpy(), index=min_max_weights["ticker"])
     weights = alloc.risk_parity_pass(stage, cov, invested, SETTINGS)
@@ -215,6 +229,7 @@ def _metadata(
         "sortino": float(sortino_ratio(book)) if enough else 0.0,
         "turnover": alloc.turnover(final, previous),
         "strategies": ", ".join(capital),
+        "capital": dg.MetadataValue.json({k: round(v, 6) for k, v in capital.items()}),
         "weights": dg.MetadataValue.md(frame[["ticker", "weight"]].to_markdown(index=False))
         if len(frame)
         else "all cash",

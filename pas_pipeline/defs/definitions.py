@@ -7,7 +7,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
-from pas_pipeline.defs import allocation, market_data, portfolio
+from pas_pipeline.defs import allocation, market_data, performance, portfolio
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
 from pas_pipeline.defs.execution import (
     ORDERS_ASSET,
@@ -129,6 +129,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             portfolio.returns,
             portfolio.covariance,
             allocation.correlation_regime,
+            performance.realised_performance,
             allocation.bl_posterior,
             allocation.min_max_weights,
             allocation.target_weights,

@@ -6,14 +6,17 @@ changed behind the system's back. It runs after every successful execution run (
 daily after the close (schedule).
 """
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
+import duckdb
 import pandas as pd
 
-from pas_pipeline.calendar import EXCHANGE_TIMEZONE
-from pas_pipeline.defs.resources import BrokerResource, LedgerResource
+from pas_pipeline.calendar import EXCHANGE_TIMEZONE, latest_trading_day
+from pas_pipeline.defs.resources import BrokerResource, LedgerResource, WarehouseReader
 from pas_pipeline.execution.reconcile import (
     ledger_fills,
     ledger_positions,
@@ -22,6 +25,32 @@ from pas_pipeline.execution.reconcile import (
 )
 
 CHECK = "positions_match_broker"
+
+
+class ReconcileConfig(dg.Config):
+    """``session``: the trading day (YYYY-MM-DD) the end-of-day snapshot belongs to; empty
+    means the latest session on or before today in New York."""
+
+    session: str = ""
+
+    def session_date(self) -> dt.date:
+        if self.session:
+            return dt.date.fromisoformat(self.session)
+        return latest_trading_day(dt.datetime.now(ZoneInfo(EXCHANGE_TIMEZONE)).date())
+
+
+def session_closes(warehouse: WarehouseReader, day: dt.date) -> dict[str, float]:
+    """Closes (USD) of the newest ``prices`` partition on or before ``day`` (empty when the
+    warehouse has none yet)."""
+    try:
+        rows = warehouse.query(
+            "select ticker, close from prices where date = "
+            "(select max(date) from prices where date <= ?)",
+            [pd.Timestamp(day)],
+        )
+    except duckdb.CatalogException:  # no prices table yet: positions keep the broker's marks
+        return {}
+    return dict(zip(rows["ticker"], rows["close"].astype(float), strict=True))
 
 
 @dg.asset(
@@ -38,8 +67,16 @@ CHECK = "positions_match_broker"
         )
     ],
 )
-def account_positions(broker: BrokerResource, ledger: LedgerResource) -> Iterator[Any]:
-    """The broker's positions (shares) next to the ledger's, one row per symbol."""
+def account_positions(
+    config: ReconcileConfig,
+    broker: BrokerResource,
+    ledger: LedgerResource,
+    warehouse: WarehouseReader,
+) -> Iterator[Any]:
+    """The broker's positions (shares) next to the ledger's, one row per symbol; also writes
+    the session's end-of-day snapshot (positions marked at the closes, cash) to the ledger,
+    which realised performance is computed from."""
+    day = config.session_date()
     account = broker.open()
     with ledger.open() as book:
         try:
@@ -50,9 +87,11 @@ def account_positions(broker: BrokerResource, ledger: LedgerResource) -> Iterato
                 dict(zip(pending["client_order_id"], pending["rebalance_id"], strict=True)),
             )
             held = account.get_positions()
+            cash = account.get_account().cash
         finally:
             account.close()
         expected = ledger_positions(ledger_fills(book))
+        book.snapshot_end_of_day(day, cash, held, session_closes(warehouse, day))
     report = reconcile(held, expected)
     symbols = sorted(set(held) | {s for s, q in expected.items() if q != 0})
     frame = pd.DataFrame(
@@ -75,6 +114,8 @@ def account_positions(broker: BrokerResource, ledger: LedgerResource) -> Iterato
             "positions": len(held),
             "mismatches": len(report.mismatches),
             "orders_still_open": len(still_open),
+            "session": day.isoformat(),
+            "cash": float(cash),
         },
     )
 
@@ -103,6 +144,11 @@ def build_reconcile_sensor(execution_job: Any) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
     )
     def reconcile_after_execution(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-        return dg.RunRequest(run_key=context.dagster_run.run_id)
+        executed = context.dagster_run.run_config.get("ops", {}).get("execute_orders", {})
+        session = executed.get("config", {}).get("partition_date", "")
+        return dg.RunRequest(
+            run_key=context.dagster_run.run_id,
+            run_config={"ops": {"account_positions": {"config": {"session": session}}}},
+        )
 
     return reconcile_after_execution

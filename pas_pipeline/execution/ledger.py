@@ -199,6 +199,12 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _day_start(day: date) -> datetime:
+    """00:00 UTC of ``day``: the time stamp end-of-day snapshots are stored under."""
+    day = as_date(day)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
 def _finite(value: float, what: str) -> float:
     number = float(value)
     if not math.isfinite(number):
@@ -419,7 +425,61 @@ class Ledger:
 
         ``price`` is ``prices[symbol]`` when given, else market value / qty.
         """
-        as_of = _utc(as_of)
+        rows = self._position_rows(_utc(as_of), positions, source, prices)
+        with self._db.transaction() as tx:
+            self._replace_positions(tx, _utc(as_of), source, rows)
+
+    def snapshot_end_of_day(
+        self,
+        day: date,
+        cash: float,
+        positions: Mapping[str, Position],
+        closes: Mapping[str, float],
+        source: str = "eod",
+    ) -> None:
+        """Replace the end-of-day snapshot of ``day`` (stored at 00:00 UTC of that date):
+        ``positions`` marked at ``closes`` (USD per share; a symbol without a close keeps the
+        broker's market value) and the account's ``cash``; ``equity`` = cash + Σ values.
+        One transaction, so positions and cash of a day always belong together."""
+        as_of = _day_start(day)
+        marked = {
+            symbol: Position(
+                symbol,
+                pos.qty,
+                pos.avg_entry_price,
+                pos.qty * float(closes[symbol]) if symbol in closes else pos.market_value,
+            )
+            for symbol, pos in positions.items()
+        }
+        marks = {s: p.market_value / p.qty for s, p in marked.items() if p.qty}
+        rows = self._position_rows(as_of, marked, source, {**marks, **closes})
+        equity = _finite(cash, "cash") + sum(row[5] for row in rows)
+        with self._db.transaction() as tx:
+            self._replace_positions(tx, as_of, source, rows)
+            tx.execute(
+                "DELETE FROM account_snapshots WHERE as_of = ? AND source = ?", [as_of, source]
+            )
+            tx.execute(
+                "INSERT INTO account_snapshots (as_of, source, cash, equity) VALUES (?, ?, ?, ?)",
+                [as_of, source, float(cash), _finite(equity, "equity")],
+            )
+
+    @staticmethod
+    def _replace_positions(tx: _Cursor, as_of: datetime, source: str, rows: list[list]) -> None:
+        tx.execute("DELETE FROM position_snapshots WHERE as_of = ? AND source = ?", [as_of, source])
+        tx.executemany(
+            "INSERT INTO position_snapshots (as_of, source, symbol, qty, price, "
+            "market_value) VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+    @staticmethod
+    def _position_rows(
+        as_of: datetime,
+        positions: Mapping[str, Position],
+        source: str,
+        prices: Mapping[str, float] | None,
+    ) -> list[list]:
         rows = []
         for symbol, pos in sorted(positions.items()):
             price = (
@@ -437,15 +497,7 @@ class Ledger:
                     _finite(pos.market_value, f"{symbol} market value"),
                 ]
             )
-        with self._db.transaction() as tx:
-            tx.execute(
-                "DELETE FROM position_snapshots WHERE as_of = ? AND source = ?", [as_of, source]
-            )
-            tx.executemany(
-                "INSERT INTO position_snapshots (as_of, source, symbol, qty, price, "
-                "market_value) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        return rows
 
     def record_sleeve_books(
         self, rebalance_id: str, books: Mapping[str, Mapping[str, float] | pd.Series]
@@ -560,6 +612,46 @@ class Ledger:
             "SELECT symbol, qty, price, market_value FROM position_snapshots "
             "WHERE as_of = ? AND source = ? ORDER BY symbol",
             [_utc(as_of), source],
+        )
+
+    def end_of_day_history(
+        self, before: date | None = None, source: str = "eod"
+    ) -> tuple[pd.DataFrame, pd.Series]:
+        """End-of-day snapshots dated before ``before`` (all when None): the positions
+        (``as_of``, ``symbol``, ``qty``, ``price``, ``market_value``) and the cash (USD,
+        indexed by ``as_of``), in the shape :func:`~pas_pipeline.execution.performance.
+        realised_performance` takes."""
+        limit = "" if before is None else " AND as_of < ?"
+        params: list[Any] = [source] if before is None else [source, _day_start(before)]
+        positions = self._frame(
+            "SELECT as_of, symbol, qty, price, market_value FROM position_snapshots "
+            f"WHERE source = ?{limit} ORDER BY as_of, symbol",
+            params,
+        )
+        accounts = self._frame(
+            f"SELECT as_of, cash FROM account_snapshots WHERE source = ?{limit} ORDER BY as_of",
+            params,
+        )
+        cash = pd.Series(
+            accounts["cash"].to_numpy(dtype=float),
+            index=pd.DatetimeIndex(pd.to_datetime(accounts["as_of"], utc=True), name="as_of"),
+            name="cash",
+        )
+        return positions, cash
+
+    def sleeve_book_history(self, before: date | None = None) -> pd.DataFrame:
+        """Sleeve books (``rebalance_id``, ``sleeve``, ``symbol``, ``weight``) of the
+        rebalances dated before ``before`` (all when None); of several rebalances on one
+        date only the one recorded last counts (it replaced the earlier decision)."""
+        limit = "" if before is None else "WHERE as_of_date < ?"
+        params = [] if before is None else [as_date(before)]
+        return self._frame(
+            "SELECT b.rebalance_id, b.sleeve, b.symbol, b.weight FROM sleeve_books b "
+            "JOIN (SELECT rebalance_id, ROW_NUMBER() OVER (PARTITION BY as_of_date "
+            f"ORDER BY created_at DESC, rebalance_id DESC) AS newest FROM rebalances {limit}) r "
+            "ON r.rebalance_id = b.rebalance_id WHERE r.newest = 1 "
+            "ORDER BY b.rebalance_id, b.sleeve, b.symbol",
+            params,
         )
 
     def sleeve_books_for(self, rebalance_id: str) -> pd.DataFrame:

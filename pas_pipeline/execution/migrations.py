@@ -85,6 +85,19 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             "VALUES (1, 'ACTIVE', 'initial state', CURRENT_TIMESTAMP)",
         ),
     ),
+    (
+        2,
+        (
+            # End-of-day account totals next to position_snapshots (source 'eod'): what
+            # realised performance needs besides the positions.
+            """CREATE TABLE account_snapshots (
+            as_of TIMESTAMPTZ NOT NULL,
+            source TEXT NOT NULL,
+            cash DOUBLE PRECISION NOT NULL,
+            equity DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (as_of, source))""",
+        ),
+    ),
 ]
 
 _CREATE_VERSIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
