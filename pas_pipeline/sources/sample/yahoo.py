@@ -267,7 +267,15 @@ def _chart_result(
 
 
 def handle_chart_request(request: httpx.Request) -> httpx.Response:
-    """Answer one chart request from the configured sample market (see the module docstring)."""
+    """Answer one chart request from the configured sample market (see the module docstring).
+
+    Quote-summary paths (``/v10/finance/quoteSummary/...``, same host) are answered by
+    :func:`pas_pipeline.sources.sample.analyst_ratings.handle_quote_summary_request`.
+    """
+    if request.url.path.startswith("/v10/finance/quoteSummary/"):
+        from pas_pipeline.sources.sample import analyst_ratings  # imports this module
+
+        return analyst_ratings.handle_quote_summary_request(request)
     match = _CHART_PATH.match(request.url.path)
     if request.method != "GET" or match is None:
         return _json_response(
