@@ -23,6 +23,8 @@ from pas_pipeline.schemas import (
     PAGEVIEWS_SCHEMA,
     validate_frame,
 )
+from pas_pipeline.sources.analyst_ratings import RATING_CHANGES_SCHEMA, fetch_rating_changes
+from pas_pipeline.sources.mentions import WSB_MENTIONS_SCHEMA, fetch_wsb_mentions
 from pas_pipeline.sources.point_in_time import known_window, stamp_sessions
 from pas_pipeline.sources.wikimedia import fetch_pageviews
 
@@ -48,6 +50,21 @@ def wikipedia_pageviews(
     one_day = dt.timedelta(days=1)
     with sources.wikimedia() as client:
         return fetch_pageviews(client, mapping, start - one_day, end - one_day)
+
+
+def wsb_mentions(
+    sources: DataSourcesResource, universe: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Daily r/wallstreetbets mentions of universe tickers; a UTC day is known the next day."""
+    return fetch_wsb_mentions(sources.reddit(), universe["ticker"], start, end)
+
+
+def rating_changes(
+    sources: DataSourcesResource, universe: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Analyst upgrades/downgrades of universe tickers issued on ``start..end``."""
+    with sources.analyst_ratings() as client:
+        return fetch_rating_changes(client, universe["ticker"], start, end)
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,21 @@ ALT_DATA: tuple[AltDataSpec, ...] = (
         wikipedia_pageviews,
         PAGEVIEWS_SCHEMA,
         "Daily Wikipedia page views of each company's article (Wikimedia); known next day.",
+    ),
+    AltDataSpec(
+        "wsb_mentions",
+        "reddit",
+        wsb_mentions,
+        WSB_MENTIONS_SCHEMA,
+        "Daily r/wallstreetbets ticker mentions (Reddit API via PRAW, read-only); a UTC day "
+        "is known the next day.",
+    ),
+    AltDataSpec(
+        "rating_changes",
+        "yahoo",
+        rating_changes,
+        RATING_CHANGES_SCHEMA,
+        "Analyst upgrades, downgrades and initiations (Yahoo quote summary); known when issued.",
     ),
 )
 

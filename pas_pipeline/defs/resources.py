@@ -9,13 +9,19 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pandas as pd
+import praw
 
 from pas_pipeline.config import PAPER_BASE_URL, BrokerKind, DataMode, Secret, Settings
 from pas_pipeline.execution.alpaca import AlpacaBroker
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.sources.analyst_ratings import (
+    AnalystRatingsClient,
+    make_analyst_ratings_client,
+)
 from pas_pipeline.sources.quiver import QuiverClient, make_quiver_client
+from pas_pipeline.sources.reddit import make_reddit
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
 from pas_pipeline.sources.wikimedia import WikimediaClient, make_wikimedia_client
 from pas_pipeline.sources.yahoo import YahooChartClient, make_yahoo_client
@@ -32,6 +38,8 @@ class DataSourcesResource(dg.ConfigurableResource):
         return DataMode(self.mode)
 
     quiver_api_token: str | None = None
+    reddit_client_id: str | None = None
+    reddit_client_secret: str | None = None
 
     def yahoo(self) -> YahooChartClient:
         return make_yahoo_client(self.data_mode(), universe_size=self.sample_universe_size)
@@ -42,6 +50,18 @@ class DataSourcesResource(dg.ConfigurableResource):
 
     def wikimedia(self) -> WikimediaClient:
         return make_wikimedia_client(self.data_mode(), self.sample_universe_size)
+
+    def reddit(self) -> praw.Reddit:
+        """A read-only ``praw.Reddit`` (app-only OAuth) for r/wallstreetbets."""
+        return make_reddit(
+            self.data_mode(),
+            Secret(self.reddit_client_id) if self.reddit_client_id else None,
+            Secret(self.reddit_client_secret) if self.reddit_client_secret else None,
+            universe_size=self.sample_universe_size,
+        )
+
+    def analyst_ratings(self) -> AnalystRatingsClient:
+        return make_analyst_ratings_client(self.data_mode(), self.sample_universe_size)
 
     def universe(self) -> pd.DataFrame:
         """Stocks the pipeline considers (ticker, name, sector, market_cap, wiki_article)."""

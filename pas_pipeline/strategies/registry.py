@@ -13,7 +13,14 @@ from typing import Any
 import pandas as pd
 
 from pas_pipeline.calendar import RebalanceRule
-from pas_pipeline.strategies import alt_signals, attention, price_momentum, sector_momentum
+from pas_pipeline.strategies import (
+    alt_signals,
+    attention,
+    price_momentum,
+    sector_momentum,
+    upgrade_momentum,
+    wsb_buzz,
+)
 from pas_pipeline.strategies.sleeve import Sleeve
 
 SignalFunction = Callable[[Mapping[str, pd.DataFrame], pd.Timestamp, "StrategySpec"], Sleeve]
@@ -151,6 +158,32 @@ STRATEGIES: tuple[StrategySpec, ...] = (
             "baseline_days": 56,
             "min_baseline_days": 28,
             "min_baseline_views": 100,
+        },
+    ),
+    StrategySpec(
+        name="wall_street_bets_buzz",
+        title="Wall Street Bets Buzz",
+        sources=("wsb_mentions",),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=15,
+        lookback_sessions=wsb_buzz.LOOKBACK_SESSIONS,
+        signal=wsb_buzz.wall_street_bets_buzz,
+        weighting="equal weight, top 15 by week-over-week rise in r/wallstreetbets mentions",
+        params={"window_days": wsb_buzz.WINDOW_DAYS, "min_mentions": wsb_buzz.MIN_MENTIONS},
+    ),
+    StrategySpec(
+        name="upgrade_momentum",
+        title="Upgrade Momentum",
+        sources=("rating_changes",),
+        rule=RebalanceRule.WEEKLY_MONDAY,
+        top_n=upgrade_momentum.TOP_N,
+        lookback_sessions=upgrade_momentum.LOOKBACK_SESSIONS,
+        signal=upgrade_momentum.upgrade_momentum,
+        weighting="score-weighted tilt, top 20 by 14-day net-upgrade surge over the 90-day "
+        "baseline",
+        params={
+            "window_days": upgrade_momentum.WINDOW_DAYS,
+            "baseline_days": upgrade_momentum.BASELINE_DAYS,
         },
     ),
     StrategySpec(
