@@ -9,6 +9,12 @@ query string, which is where API keys live.
 Sample mode is the same client talking to :func:`sample_transport`, an in-process
 ``httpx.MockTransport`` that routes each request to the generator registered for its host
 (see :func:`register_sample_handler`), so production parsing runs offline unchanged.
+
+Every :meth:`ApiClient.get_json` call runs in an ``http.get`` span (attributes: API name,
+request path without the query string, final HTTP status, retries, and the row count when
+the body is a JSON list; never a header or a parameter) and records the
+``pas_api_request_seconds``, ``pas_api_errors_total`` and ``pas_api_retries_total`` metrics
+(:mod:`pas_pipeline.observability.metrics`).
 """
 
 from __future__ import annotations
@@ -25,8 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from opentelemetry import trace
 
 from pas_pipeline import __version__
+from pas_pipeline.observability.metrics import record_api_call, record_api_retry
+from pas_pipeline.observability.tracing import span
 from pas_pipeline.sources.errors import (
     PayloadError,
     SourceAuthError,
@@ -45,6 +54,33 @@ USER_AGENT = (
 """Wikimedia's preferred form: ``<client>/<version> (<contact>) <library>/<version>``."""
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+SPAN_NAME = "http.get"
+ATTR_API = "api.name"
+ATTR_PATH = "url.path"
+ATTR_STATUS = "http.response.status_code"
+ATTR_RETRIES = "http.retries"
+ATTR_ROWS = "api.rows"
+"""Attribute names of the ``http.get`` span (the row count only when the body is a list)."""
+
+_ERROR_KINDS: tuple[tuple[type[Exception], str], ...] = (
+    (SourceAuthError, "auth"),
+    (SourceRateLimitedError, "rate_limited"),
+    (SourceUnavailableError, "unavailable"),
+    (PayloadError, "payload"),
+    (SourceError, "http"),
+)
+
+
+def error_kind(error: BaseException) -> str:
+    """The ``kind`` label of ``pas_api_errors_total`` for ``error``: auth, rate_limited,
+    unavailable, payload, http (any other :class:`SourceError`) or other."""
+    return next((kind for cls, kind in _ERROR_KINDS if isinstance(error, cls)), "other")
+
+
+def path_only(path: str) -> str:
+    """``path`` without any query string or fragment (which may hold keys)."""
+    return path.split("?", 1)[0].split("#", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -143,6 +179,7 @@ class ApiClient:
         self.policy = policy
         self._sleep = sleep
         self._wall_clock = wall_clock
+        self._clock = clock
         self._rng = rng if rng is not None else random.Random()
         self.bucket = TokenBucket(policy.requests_per_second, policy.burst, clock, sleep)
         self._client = httpx.Client(
@@ -178,26 +215,31 @@ class ApiClient:
         """Send with retries; return the first non-retryable response or raise when exhausted."""
         name = self.policy.name
         attempts = self.policy.max_retries + 1
+        shown = path_only(path)
+        current = trace.get_current_span()
         for attempt in range(attempts):
             self.bucket.acquire()
             response: httpx.Response | None = None
+            current.set_attribute(ATTR_RETRIES, attempt)
             try:
                 response = self._client.get(path, params=params)
             except httpx.TransportError as exc:
                 failure = type(exc).__name__
             else:
+                current.set_attribute(ATTR_STATUS, response.status_code)
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 failure = f"HTTP {response.status_code}"
             if attempt == attempts - 1:
-                message = f"GET {path} failed after {attempts} attempts (last: {failure})"
+                message = f"GET {shown} failed after {attempts} attempts (last: {failure})"
                 if response is not None and response.status_code == 429:
                     raise SourceRateLimitedError(name, message)
                 raise SourceUnavailableError(name, message)
             delay = self._retry_delay(attempt, response)
             log.warning(
-                "%s: GET %s -> %s; retry %d in %.2fs", name, path, failure, attempt + 1, delay
+                "%s: GET %s -> %s; retry %d in %.2fs", name, shown, failure, attempt + 1, delay
             )
+            record_api_retry(name)
             self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -209,20 +251,36 @@ class ApiClient:
         retries), :class:`SourceUnavailableError` (5xx/timeouts after all retries),
         :class:`SourceError` (other 4xx, or 404 when it is not "empty") and
         :class:`PayloadError` (HTML, empty or invalid JSON body, even with status 200).
+        Traced and measured (see the module doc).
         """
+        name = self.policy.name
+        started = self._clock()
+        with span(SPAN_NAME, **{ATTR_API: name, ATTR_PATH: path_only(path)}) as current:
+            try:
+                body = self._get_json(path, params)
+            except Exception as exc:
+                record_api_call(name, "error", self._clock() - started, error_kind(exc))
+                raise
+            record_api_call(name, "ok" if body is not None else "empty", self._clock() - started)
+            if isinstance(body, list):
+                current.set_attribute(ATTR_ROWS, len(body))
+            return body
+
+    def _get_json(self, path: str, params: Mapping[str, Any] | None) -> Any | None:
         name = self.policy.name
         response = self._send(path, params)
         status = response.status_code
+        shown = path_only(path)
         if status == 401:
-            raise SourceAuthError(name, f"GET {path}: HTTP 401, missing/invalid key")
+            raise SourceAuthError(name, f"GET {shown}: HTTP 401, missing/invalid key")
         if status == 403:
-            raise SourceAuthError(name, f"GET {path}: HTTP 403, plan lacks this dataset")
+            raise SourceAuthError(name, f"GET {shown}: HTTP 403, plan lacks this dataset")
         if status == 404:
             if self.policy.not_found_is_empty:
                 return None
-            raise SourceError(name, f"GET {path}: HTTP 404 not found")
+            raise SourceError(name, f"GET {shown}: HTTP 404 not found")
         if status >= 400:
-            raise SourceError(name, f"GET {path}: HTTP {status}: {_body_excerpt(response)}")
+            raise SourceError(name, f"GET {shown}: HTTP {status}: {_body_excerpt(response)}")
         return _parse_json_body(name, response, self.policy.json_prefix)
 
 

@@ -1,0 +1,417 @@
+"""Every Prometheus metric of the pipeline, the helpers that record them, and exposition.
+
+The metrics live on ``prometheus_client.REGISTRY`` (the default registry), so any
+``/metrics`` endpoint built on ``prometheus_client`` in the same process shows them.
+
+**Several processes.** Dagster executes each run (with the multiprocess executor: each
+step) in its own process, apart from whatever serves ``/metrics``, so values recorded in a
+run would never reach the endpoint through memory. The pipeline therefore uses textfiles:
+
+1. a run process calls :func:`write_process_metrics` (e.g. at the end of each asset
+   compute); it writes, atomically, the metrics *this process recorded* (through the
+   ``record_*`` helpers) to ``$PAS_HOME/metrics/<run id>-<pid>.prom``, cumulative for the
+   process, so rewriting the file never double counts;
+2. the served ``/metrics`` returns :func:`collect_metrics_text`, which merges every
+   ``*.prom`` file with the serving process's own recorded metrics: counter and histogram
+   samples are **summed** over files (totals over all runs whose files exist; ``_created``
+   takes the earliest), gauge samples take the value of the **most recently written** file
+   (the serving process last).
+
+Metrics a process never recorded are left out of its file, so an ingest step's file cannot
+reset the portfolio gauges to 0. Files are never deleted here: removing old files lowers
+the counter totals, which Prometheus's ``rate``/``increase`` treat as a counter reset.
+(``prometheus_client``'s own multiprocess mode was not used: it needs
+``PROMETHEUS_MULTIPROC_DIR`` set before any metric is created in every process.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from enum import Enum
+from pathlib import Path
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    write_to_textfile,
+)
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "TRADING_STATES",
+    "blocked_reason_codes",
+    "collect_metrics_text",
+    "metrics_dir",
+    "process_metrics_path",
+    "record_api_call",
+    "record_api_retry",
+    "record_orders",
+    "record_portfolio",
+    "record_rebalance_seconds",
+    "record_rows_ingested",
+    "record_trading_state",
+    "write_process_metrics",
+    "write_textfile",
+]
+
+API_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+"""Seconds; a call includes rate-limit waits and retry backoff, hence the long tail."""
+
+REBALANCE_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+"""Seconds."""
+
+API_OUTCOMES = ("ok", "empty", "error")
+TRADING_STATES = ("ACTIVE", "REDUCE_ONLY", "HALTED")
+
+API_REQUEST_SECONDS = Histogram(
+    "pas_api_request_seconds",
+    "Duration of one external API call in seconds, retries, backoff and rate-limit waits "
+    "included. outcome: ok (decoded body), empty (404 meaning no data), error (raised).",
+    ["source", "outcome"],
+    buckets=API_LATENCY_BUCKETS,
+)
+API_ERRORS = Counter(
+    "pas_api_errors",
+    "External API calls that failed (after all retries), by source and kind: auth, "
+    "rate_limited, unavailable, payload, http (other 4xx), other.",
+    ["source", "kind"],
+)
+API_RETRIES = Counter(
+    "pas_api_retries",
+    "Retried external API attempts (429, 5xx, timeouts, connection errors), by source.",
+    ["source"],
+)
+ROWS_INGESTED = Counter(
+    "pas_rows_ingested",
+    "Rows written by ingestion assets, by asset key.",
+    ["asset"],
+)
+REBALANCE_SECONDS = Histogram(
+    "pas_rebalance_seconds",
+    "Wall-clock duration of one rebalance (plan, checks and submission) in seconds.",
+    buckets=REBALANCE_BUCKETS,
+)
+ORDERS_SUBMITTED = Counter(
+    "pas_orders_submitted",
+    "Orders sent to the broker (not counting orders found already present).",
+)
+ORDERS_BLOCKED = Counter(
+    "pas_orders_blocked",
+    "Planned orders blocked by pre-trade limits, by rule broken (an order breaking two "
+    "rules counts once under each).",
+    ["reason"],
+)
+PORTFOLIO_VALUE_USD = Gauge(
+    "pas_portfolio_value_usd",
+    "Portfolio value (account equity) in USD at the last valuation.",
+)
+GROSS_EXPOSURE = Gauge(
+    "pas_gross_exposure",
+    "Gross exposure: sum of |position value| divided by equity (1.0 = 100%).",
+)
+VAR_95 = Gauge(
+    "pas_var_95",
+    "One-day 95% value at risk as a fraction of equity; positive = loss (0.02 = 2%).",
+)
+DRAWDOWN = Gauge(
+    "pas_drawdown",
+    "Current drawdown 1 - value / running peak, as a fraction (0 at a new peak).",
+)
+TRADING_STATE = Gauge(
+    "pas_trading_state",
+    "Kill switch: 1 for the current state (ACTIVE, REDUCE_ONLY, HALTED), 0 for the others.",
+    ["state"],
+)
+
+_FAMILY_NAMES = {
+    API_REQUEST_SECONDS: "pas_api_request_seconds",
+    API_ERRORS: "pas_api_errors",
+    API_RETRIES: "pas_api_retries",
+    ROWS_INGESTED: "pas_rows_ingested",
+    REBALANCE_SECONDS: "pas_rebalance_seconds",
+    ORDERS_SUBMITTED: "pas_orders_submitted",
+    ORDERS_BLOCKED: "pas_orders_blocked",
+    PORTFOLIO_VALUE_USD: "pas_portfolio_value_usd",
+    GROSS_EXPOSURE: "pas_gross_exposure",
+    VAR_95: "pas_var_95",
+    DRAWDOWN: "pas_drawdown",
+    TRADING_STATE: "pas_trading_state",
+}
+
+_touched_lock = threading.Lock()
+_touched: set[str] = set()
+
+
+def _touch(*metrics: object) -> None:
+    with _touched_lock:
+        _touched.update(_FAMILY_NAMES[m] for m in metrics)
+
+
+def recorded_families() -> frozenset[str]:
+    """Family names (``pas_api_errors``, without ``_total``) this process has recorded."""
+    with _touched_lock:
+        return frozenset(_touched)
+
+
+# --- recording ------------------------------------------------------------------------
+
+
+def record_api_call(
+    source: str, outcome: str, seconds: float, error_kind: str | None = None
+) -> None:
+    """One external call to ``source`` took ``seconds`` and ended with ``outcome``
+    (one of :data:`API_OUTCOMES`); an ``"error"`` also counts in ``pas_api_errors_total``
+    under ``error_kind`` (default ``"other"``)."""
+    if outcome not in API_OUTCOMES:
+        raise ValueError(f"outcome must be one of {API_OUTCOMES}, got {outcome!r}")
+    API_REQUEST_SECONDS.labels(source=source, outcome=outcome).observe(max(0.0, seconds))
+    _touch(API_REQUEST_SECONDS)
+    if outcome == "error":
+        API_ERRORS.labels(source=source, kind=error_kind or "other").inc()
+        _touch(API_ERRORS)
+
+
+def record_api_retry(source: str) -> None:
+    """One more retried attempt against ``source``."""
+    API_RETRIES.labels(source=source).inc()
+    _touch(API_RETRIES)
+
+
+def record_rows_ingested(asset: str, rows: int) -> None:
+    """``rows`` (>= 0) rows were written by the ingestion asset ``asset``."""
+    if rows < 0:
+        raise ValueError(f"rows must be >= 0, got {rows}")
+    ROWS_INGESTED.labels(asset=asset).inc(rows)
+    _touch(ROWS_INGESTED)
+
+
+def record_rebalance_seconds(seconds: float) -> None:
+    """One rebalance took ``seconds`` (wall clock)."""
+    REBALANCE_SECONDS.observe(max(0.0, seconds))
+    _touch(REBALANCE_SECONDS)
+
+
+_BLOCK_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (code, re.compile(pattern))
+    for code, pattern in (
+        ("halted", r"^trading is HALTED"),
+        ("market_closed", r"^market is closed"),
+        ("no_price", r"^no usable (current price|last close)"),
+        ("price_deviation", r"^(reference )?price .* from the last close"),
+        ("reduce_only", r"^trading is REDUCE_ONLY"),
+        ("short_sale", r"no short selling"),
+        ("order_notional", r"^notional .* exceeds the limit"),
+        ("gross_exposure", r"^gross exposure would be"),
+        ("daily_turnover", r"^daily turnover would be"),
+        ("position_weight", r" would be .* of equity"),
+    )
+)
+
+
+def blocked_reason_codes(reason: str) -> list[str]:
+    """The rule codes in a pre-trade block reason (``execution.limits.check_orders`` text,
+    rules joined by ``"; "``), each once, in order; ``["other"]`` when none is recognised
+    (unrecognised fragments next to recognised ones, such as the turnover reason's
+    "the whole plan is held back", are ignored).
+
+    Codes: halted, market_closed, no_price, price_deviation, reduce_only, short_sale,
+    order_notional, gross_exposure, daily_turnover, position_weight, other. (A label
+    holds a code, never the free text, which carries prices and would explode
+    cardinality.)
+    """
+    codes: list[str] = []
+    for part in (p.strip() for p in reason.split("; ")):
+        code = next((c for c, pattern in _BLOCK_RULES if pattern.search(part)), None)
+        if code is not None and code not in codes:
+            codes.append(code)
+    return codes or ["other"]
+
+
+def record_orders(submitted: int, blocked_reasons: Iterable[str] = ()) -> None:
+    """``submitted`` orders went to the broker; each entry of ``blocked_reasons`` is the
+    reason text of one blocked order (counted under each of its :func:`blocked_reason_codes`).
+    """
+    if submitted < 0:
+        raise ValueError(f"submitted must be >= 0, got {submitted}")
+    ORDERS_SUBMITTED.inc(submitted)
+    _touch(ORDERS_SUBMITTED)
+    for reason in blocked_reasons:
+        for code in blocked_reason_codes(reason):
+            ORDERS_BLOCKED.labels(reason=code).inc()
+        _touch(ORDERS_BLOCKED)
+
+
+def _finite(name: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def record_portfolio(
+    value_usd: float, gross_exposure: float, var_95: float | None, drawdown: float
+) -> None:
+    """Set the portfolio gauges: value (USD), gross exposure (fraction of equity), one-day
+    95% VaR (fraction of equity, positive = loss; ``None`` leaves it unchanged, e.g. too
+    little history) and drawdown (fraction below the running peak, >= 0)."""
+    PORTFOLIO_VALUE_USD.set(_finite("value_usd", value_usd))
+    GROSS_EXPOSURE.set(_finite("gross_exposure", gross_exposure))
+    DRAWDOWN.set(_finite("drawdown", drawdown))
+    _touch(PORTFOLIO_VALUE_USD, GROSS_EXPOSURE, DRAWDOWN)
+    if var_95 is not None:
+        VAR_95.set(_finite("var_95", var_95))
+        _touch(VAR_95)
+
+
+def record_trading_state(state: str | Enum) -> None:
+    """Set ``pas_trading_state{state=...}`` to 1 for ``state`` (a ``TradingState`` or its
+    name) and 0 for the other states."""
+    name = str(state.value if isinstance(state, Enum) else state).upper()
+    if name not in TRADING_STATES:
+        raise ValueError(f"state must be one of {TRADING_STATES}, got {state!r}")
+    for each in TRADING_STATES:
+        TRADING_STATE.labels(state=each).set(1.0 if each == name else 0.0)
+    _touch(TRADING_STATE)
+
+
+# --- textfiles and exposition ------------------------------------------------------------
+
+
+class _Recorded(Collector):
+    """The families of ``registry`` this process recorded (see :func:`recorded_families`)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+
+    def collect(self) -> Iterator[Metric]:
+        names = recorded_families()
+        return (family for family in self.registry.collect() if family.name in names)
+
+
+def metrics_dir(home: Path) -> Path:
+    """Where run processes write their metric files: ``<PAS_HOME>/metrics``."""
+    return home / "metrics"
+
+
+def process_metrics_path(directory: Path, run_id: str) -> Path:
+    """``<directory>/<run id>-<pid>.prom`` (run id reduced to ``[A-Za-z0-9_.-]``)."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", run_id) or "run"
+    return directory / f"{safe}-{os.getpid()}.prom"
+
+
+def write_textfile(path: Path, registry: CollectorRegistry = REGISTRY) -> None:
+    """Write the metrics this process recorded in ``registry`` to ``path`` (text format
+    0.0.4), atomically (temporary file + rename); creates the parent folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    view = CollectorRegistry(auto_describe=False)
+    view.register(_Recorded(registry))
+    write_to_textfile(str(path), view)
+
+
+def write_process_metrics(directory: Path, run_id: str) -> Path:
+    """:func:`write_textfile` to :func:`process_metrics_path`; returns the path written."""
+    path = process_metrics_path(directory, run_id)
+    write_textfile(path)
+    return path
+
+
+def _merge(sources: Sequence[Iterable[Metric]]) -> list[Metric]:
+    """Sum counters/histograms/summaries, keep the last source's gauges (see module doc)."""
+    families: dict[str, Metric] = {}
+    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for source in sources:
+        for family in source:
+            merged = families.setdefault(
+                family.name, Metric(family.name, family.documentation, family.type, family.unit)
+            )
+            table = values.setdefault(family.name, {})
+            summed = merged.type in {"counter", "histogram", "summary", "gaugehistogram"}
+            for sample in family.samples:
+                key = (sample.name, tuple(sorted(sample.labels.items())))
+                if key not in table:
+                    table[key] = sample.value
+                elif sample.name.endswith("_created"):
+                    table[key] = min(table[key], sample.value)
+                elif summed:
+                    table[key] += sample.value
+                else:
+                    table[key] = sample.value
+    for name, family in families.items():
+        family.samples = [
+            Sample(sample_name, dict(labels), value)
+            for (sample_name, labels), value in values[name].items()
+        ]
+    return list(families.values())
+
+
+class _Merged(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.families)
+
+
+def _files_oldest_first(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(directory.glob("*.prom"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+
+
+def collect_metrics_text(
+    directory: Path | None, registry: CollectorRegistry | None = REGISTRY
+) -> bytes:
+    """The body of ``/metrics``: every ``*.prom`` file of ``directory`` (``None`` or a
+    missing folder: none) merged with what this process recorded in ``registry`` (``None``:
+    files only, for a server that also writes its own file), in text format 0.0.4 (serve
+    with ``Content-Type:`` :data:`CONTENT_TYPE_LATEST`).
+
+    Counters and histograms are summed over the sources; gauges take the most recently
+    written file's value, this process's own value winning over any file. A file that
+    cannot be parsed raises ``ValueError`` naming it.
+    """
+    sources: list[Iterable[Metric]] = []
+    for path in _files_oldest_first(directory) if directory is not None else []:
+        try:
+            sources.append(list(text_string_to_metric_families(path.read_text("utf-8"))))
+        except (ValueError, IndexError) as exc:
+            raise ValueError(f"unparsable metrics file {path}: {exc}") from exc
+    if registry is not None:
+        own = CollectorRegistry(auto_describe=False)
+        own.register(_Recorded(registry))
+        text = generate_latest(own).decode("utf-8")
+        sources.append(list(text_string_to_metric_families(text)))
+    merged = CollectorRegistry(auto_describe=False)
+    merged.register(_Merged(_merge(sources)))
+    return generate_latest(merged)
+
+
+StartResponse = Callable[[str, list[tuple[str, str]]], object]
+WsgiApp = Callable[[Mapping[str, object], StartResponse], list[bytes]]
+
+
+def metrics_wsgi_app(directory: Path | None) -> WsgiApp:
+    """A WSGI app answering every request with :func:`collect_metrics_text` (for a
+    served ``/metrics``, e.g. ``wsgiref.simple_server.make_server("", 9464, app)`` or
+    mounted next to another app)."""
+
+    def app(environ: Mapping[str, object], start_response: StartResponse) -> list[bytes]:
+        body = collect_metrics_text(directory)
+        start_response(
+            "200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))]
+        )
+        return [body]
+
+    return app
