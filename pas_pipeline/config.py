@@ -15,6 +15,8 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from pas_pipeline.observability.tracing import trace_exporter_from_env
+
 PAPER_BASE_URL = "https://paper-api.alpaca.markets"
 LIVE_BASE_URL = "https://api.alpaca.markets"
 
@@ -72,7 +74,14 @@ class Settings:
     reddit_client_id: Secret | None = None
     reddit_client_secret: Secret | None = None
     quiver_api_token: Secret | None = None
+    openfda_api_key: Secret | None = None
     api_token: Secret | None = None
+    trace_exporter: str = "none"
+
+    @property
+    def metrics_dir(self) -> Path:
+        """Prometheus text files each run process writes (merged by the served ``/metrics``)."""
+        return self.home / "metrics"
 
     @property
     def warehouse_path(self) -> Path:
@@ -108,5 +117,7 @@ class Settings:
             reddit_client_id=_secret(env, "REDDIT_CLIENT_ID"),
             reddit_client_secret=_secret(env, "REDDIT_CLIENT_SECRET"),
             quiver_api_token=_secret(env, "QUIVER_API_TOKEN"),
+            openfda_api_key=_secret(env, "OPENFDA_API_KEY"),
             api_token=_secret(env, "API_TOKEN"),
+            trace_exporter=trace_exporter_from_env(env),
         )

@@ -2,8 +2,9 @@
 
 1. Pick the rebalance date: the latest session on or before today on which at least one
    strategy of the registry is due.
-2. Backfill the data the look-backs need, one run per job (prices and returns; the
-   alternative data), skipping partitions already stored.
+2. Backfill the data the look-backs need, skipping partitions already stored: prices and
+   returns over :data:`HISTORY_SESSIONS` in one run, then one run per alternative-data
+   asset, as deep as the strategies reading it look back (:func:`alt_data_sessions`).
 3. Run the ``rebalance`` job for that date (every sleeve: the due ones rebalance, the others
    carry their holdings in force).
 4. Evaluate the ``execute_after_rebalance`` sensor on that successful run and run the
@@ -19,12 +20,15 @@ import dagster as dg
 import pandas as pd
 
 from pas_pipeline.calendar import (
+    MAX_SESSIONS_SINCE_REBALANCE,
     is_rebalance_day,
     latest_trading_day,
     previous_trading_day,
     shift_trading_days,
 )
+from pas_pipeline.defs.alt_data import ALT_DATA
 from pas_pipeline.defs.partitions import trading_day_partitions
+from pas_pipeline.defs.search_interest import NEWS_SESSIONS
 from pas_pipeline.strategies.registry import STRATEGIES
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -34,6 +38,9 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 HISTORY_SESSIONS = 330
 """Sessions of market data before the rebalance date the demo makes sure are stored
 (covers the 314-session correlation regime, the 252-session covariance and every sleeve)."""
+ALT_DATA_BACKFILL_ORDER = (*(spec.name for spec in ALT_DATA), "search_interest")
+"""Alternative-data assets the demo backfills, each as deep as its strategies need;
+``search_interest`` after ``news_sentiment``, which it reads."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +66,40 @@ def latest_rebalance_date(today: dt.date) -> dt.date:
     return day
 
 
-HISTORY_JOBS = {"market_data": "returns", "alt_data": "congress_trades"}
-"""Jobs the demo backfills, each with the asset whose stored partitions say what is missing."""
+def alt_data_sessions(asset: str) -> int:
+    """Sessions of ``asset`` before the rebalance date that the sleeves reading it need: the
+    longest look-back of those strategies plus the most sessions a held sleeve can be older
+    than its rebalance day (and, for ``news_sentiment``, what ``search_interest`` reads)."""
+    needs = [
+        spec.lookback_sessions + MAX_SESSIONS_SINCE_REBALANCE[spec.rule]
+        for spec in STRATEGIES
+        if asset in spec.sources
+    ]
+    if asset == "news_sentiment":
+        needs.append(alt_data_sessions("search_interest") + NEWS_SESSIONS)
+    return min(max(needs, default=0), HISTORY_SESSIONS)
+
+
+def backfill(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    assets: list[str],
+    start: dt.date,
+    end: dt.date,
+) -> str | None:
+    """One run of ``job`` over the partitions of ``start..end`` the first asset lacks (only
+    ``assets`` are materialised); the run id, or None when nothing was missing."""
+    missing = missing_history(instance, start, end, assets[0])
+    if not missing:
+        return None
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance,
+        run_config=QUIET,
+        tags={RANGE_START_TAG: missing[0], RANGE_END_TAG: missing[-1]},
+        asset_selection=[dg.AssetKey(name) for name in assets],
+    )
+    return result.run_id
 
 
 def missing_history(
@@ -79,24 +118,21 @@ def run_demo(
 ) -> DemoResult:
     as_of = latest_rebalance_date(today or dt.date.today())
     start = shift_trading_days(as_of, -HISTORY_SESSIONS)
-    history_run_id = None
-    for job, asset in HISTORY_JOBS.items():
-        missing = missing_history(instance, start, as_of, asset)
-        if not missing:
-            continue
-        if job == "market_data":  # the first day's returns need the close before it
-            defs.resolve_job_def(job).execute_in_process(
-                instance=instance,
-                run_config=QUIET,
-                partition_key=previous_trading_day(missing[0]).isoformat(),
-                asset_selection=[dg.AssetKey("universe"), dg.AssetKey("prices")],
-            )
-        history = defs.resolve_job_def(job).execute_in_process(
+    missing = missing_history(instance, start, as_of, "returns")
+    if missing:  # the first day's returns need the close before it
+        defs.resolve_job_def("market_data").execute_in_process(
             instance=instance,
             run_config=QUIET,
-            tags={RANGE_START_TAG: missing[0], RANGE_END_TAG: missing[-1]},
+            partition_key=previous_trading_day(missing[0]).isoformat(),
+            asset_selection=[dg.AssetKey("universe"), dg.AssetKey("prices")],
         )
-        history_run_id = history_run_id or history.run_id
+    history_run_id = backfill(
+        defs, instance, "market_data", ["returns", "universe", "prices"], start, as_of
+    )
+    for asset in ALT_DATA_BACKFILL_ORDER:
+        first = shift_trading_days(as_of, -alt_data_sessions(asset))
+        run_id = backfill(defs, instance, "alt_data", [asset], first, as_of)
+        history_run_id = history_run_id or run_id
     rebalance = defs.resolve_job_def("rebalance").execute_in_process(
         instance=instance,
         partition_key=as_of.isoformat(),

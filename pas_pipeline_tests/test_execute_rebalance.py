@@ -129,3 +129,16 @@ def test_each_position_is_attributed_to_its_sleeves_in_the_ledger(broker, ledger
         ("congress", "XLK", 0.2),
         ("momentum", "XLK", 0.3),
     ]
+
+
+def test_the_daily_turnover_limit_counts_the_days_earlier_rebalances(broker, ledger):
+    # First rebalance buys 80,000 USD (0.8 of equity); the second would add 10,000 more.
+    capped = dataclasses.replace(OPEN_LIMITS, max_daily_turnover=0.85)
+    first = trade(broker, ledger, target(0.5, 0.3), pre_trade=capped)
+    assert first.ok
+    second = trade(broker, ledger, target(0.5, 0.4), pre_trade=capped)
+    [(order, reason)] = second.blocked
+    assert (order.symbol, order.side) == ("XLE", "buy")
+    assert "turnover" in reason
+    assert ledger.traded_notional_on(DAY.date()) == pytest.approx(80_000.0)
+    assert ledger.traded_notional_on(DAY.date(), excluding_rebalance=first.rebalance_id) == 0.0

@@ -223,3 +223,12 @@ def test_reconciliation_passes_after_the_demo_and_catches_a_position_changed_beh
     assert not result.success
     [check] = result.get_asset_check_evaluations()
     assert not check.passed and "XLK" in check.description
+
+
+def test_the_demo_backfills_each_alt_data_asset_as_deep_as_its_strategies_look():
+    from pas_pipeline.demo import alt_data_sessions
+
+    assert alt_data_sessions("wsb_mentions") == 15 + 6  # look-back + a week since Monday
+    assert alt_data_sessions("search_interest") == 70 + 24  # monthly: up to 24 sessions old
+    assert alt_data_sessions("news_sentiment") == alt_data_sessions("search_interest") + 30
+    assert alt_data_sessions("congress_trades") == 260 + 25  # the politician sleeves

@@ -194,3 +194,15 @@ def test_sample_responses_carry_generous_rate_limit_headers() -> None:
     limiter = reddit._core.rate_limiter
     assert limiter.remaining == 999 and limiter.used == 1
     assert limiter.next_request_timestamp_ns is not None  # a wait of 0 s was computed
+
+
+def test_a_sample_listing_ends_after_its_1000_newest_items_as_on_reddit() -> None:
+    reddit = reddit_on(recording_session([]))
+    subreddit = reddit.subreddit("wallstreetbets")
+    posts = list(subreddit.new(limit=None))
+    comments = list(subreddit.comments(limit=None))
+    assert len(posts) == len(comments) == sample_reddit.LISTING_CAP
+    newest_first = [p.created_utc for p in posts]
+    assert newest_first == sorted(newest_first, reverse=True)
+    # so a window older than the listing reaches is simply empty
+    assert fetch_wsb_documents(reddit, dt.date(2024, 1, 2), dt.date(2024, 1, 3)).empty

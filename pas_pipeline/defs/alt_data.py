@@ -23,8 +23,12 @@ from pas_pipeline.schemas import (
     PAGEVIEWS_SCHEMA,
     validate_frame,
 )
+from pas_pipeline.sources.alpaca_news import NEWS_SENTIMENT_SCHEMA, fetch_news_sentiment
 from pas_pipeline.sources.analyst_ratings import RATING_CHANGES_SCHEMA, fetch_rating_changes
+from pas_pipeline.sources.biotech_sponsors import biotech_sponsors, fda_sponsors, trial_sponsors
+from pas_pipeline.sources.clinical_trials import TRIAL_CATALYSTS_SCHEMA, fetch_trial_catalysts
 from pas_pipeline.sources.mentions import WSB_MENTIONS_SCHEMA, fetch_wsb_mentions
+from pas_pipeline.sources.openfda import FDA_APPROVALS_SCHEMA, fetch_fda_approvals
 from pas_pipeline.sources.point_in_time import known_window, stamp_sessions
 from pas_pipeline.sources.wikimedia import fetch_pageviews
 
@@ -65,6 +69,32 @@ def rating_changes(
     """Analyst upgrades/downgrades of universe tickers issued on ``start..end``."""
     with sources.analyst_ratings() as client:
         return fetch_rating_changes(client, universe["ticker"], start, end)
+
+
+def news_sentiment(
+    sources: DataSourcesResource, universe: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Daily article count and mean lexicon sentiment of universe tickers (Alpaca news)."""
+    with sources.alpaca_news() as client:
+        return fetch_news_sentiment(client, universe["ticker"], start, end)
+
+
+def trial_catalysts(
+    sources: DataSourcesResource, universe: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Phase 2/3 study versions of the universe's biotech sponsors posted the day before."""
+    sponsors = trial_sponsors(biotech_sponsors(universe))
+    with sources.clinical_trials() as client:
+        return fetch_trial_catalysts(client, sponsors, start, end)
+
+
+def fda_approvals(
+    sources: DataSourcesResource, universe: pd.DataFrame, start: dt.date, end: dt.date
+) -> pd.DataFrame:
+    """Drugs@FDA approvals (and tentative approvals) of the universe's biotech sponsors."""
+    sponsors = fda_sponsors(biotech_sponsors(universe))
+    with sources.openfda() as client:
+        return fetch_fda_approvals(client, sponsors, start, end)
 
 
 @dataclass(frozen=True)
@@ -135,6 +165,29 @@ ALT_DATA: tuple[AltDataSpec, ...] = (
         rating_changes,
         RATING_CHANGES_SCHEMA,
         "Analyst upgrades, downgrades and initiations (Yahoo quote summary); known when issued.",
+    ),
+    AltDataSpec(
+        "news_sentiment",
+        "alpaca_news",
+        news_sentiment,
+        NEWS_SENTIMENT_SCHEMA,
+        "Daily news count and mean headline sentiment per ticker (Alpaca news API, finance "
+        "lexicon); a UTC day is known the next day.",
+    ),
+    AltDataSpec(
+        "trial_catalysts",
+        "clinicaltrials",
+        trial_catalysts,
+        TRIAL_CATALYSTS_SCHEMA,
+        "Phase 2/3 clinical-trial versions of biotech sponsors (ClinicalTrials.gov v2), with "
+        "primary completion dates; known the day after a version is posted.",
+    ),
+    AltDataSpec(
+        "fda_approvals",
+        "openfda",
+        fda_approvals,
+        FDA_APPROVALS_SCHEMA,
+        "FDA approval decisions of biotech sponsors (openFDA Drugs@FDA); known the next day.",
     ),
 )
 

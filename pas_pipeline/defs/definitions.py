@@ -7,7 +7,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
-from pas_pipeline.defs import allocation, market_data, performance, portfolio
+from pas_pipeline.defs import allocation, market_data, performance, portfolio, search_interest
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
 from pas_pipeline.defs.execution import (
     ORDERS_ASSET,
@@ -16,6 +16,7 @@ from pas_pipeline.defs.execution import (
     set_trading_state_job,
 )
 from pas_pipeline.defs.io_managers import AltDataIOManager
+from pas_pipeline.defs.observability import METRICS_HOOKS, ObservabilityResource
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.reconciliation import (
     account_positions,
@@ -37,6 +38,7 @@ REBALANCE_GROUPS = ("reference_data", "market_data", "alt_data", "strategies", "
 
 rebalance_job = dg.define_asset_job(
     "rebalance",
+    hooks=METRICS_HOOKS,
     selection=dg.AssetSelection.groups(*REBALANCE_GROUPS),
     partitions_def=trading_day_partitions,
     description="Data -> strategy sleeves -> risk -> target weights for one trading day. "
@@ -45,6 +47,7 @@ rebalance_job = dg.define_asset_job(
 
 market_data_job = dg.define_asset_job(
     "market_data",
+    hooks=METRICS_HOOKS,
     selection=dg.AssetSelection.assets(market_data.universe, market_data.prices, portfolio.returns),
     partitions_def=trading_day_partitions,
     description="Universe, daily prices and returns: daily ingest, and backfills of history "
@@ -54,7 +57,10 @@ market_data_job = dg.define_asset_job(
 
 alt_data_job = dg.define_asset_job(
     "alt_data",
-    selection=dg.AssetSelection.assets(market_data.universe, *ALT_DATA_ASSETS),
+    hooks=METRICS_HOOKS,
+    selection=dg.AssetSelection.assets(
+        market_data.universe, *ALT_DATA_ASSETS, search_interest.search_interest
+    ),
     partitions_def=trading_day_partitions,
     description="Alternative data (Quiver datasets): daily ingest and backfills.",
 )
@@ -97,6 +103,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
             database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA
         ),
         "warehouse": WarehouseReader(database=str(settings.warehouse_path)),
+        "observability": ObservabilityResource(
+            trace_exporter=settings.trace_exporter, metrics_dir=str(settings.metrics_dir)
+        ),
         "data_sources": DataSourcesResource(
             mode=settings.data_mode.value,
             sample_universe_size=settings.sample_universe_size,
@@ -104,6 +113,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
             reddit_client_id=_secret_env("REDDIT_CLIENT_ID") if settings.reddit_client_id else None,
             reddit_client_secret=_secret_env("REDDIT_CLIENT_SECRET")
             if settings.reddit_client_secret
+            else None,
+            openfda_api_key=_secret_env("OPENFDA_API_KEY") if settings.openfda_api_key else None,
+            alpaca_api_key=_secret_env("ALPACA_API_KEY") if settings.alpaca_api_key else None,
+            alpaca_api_secret=_secret_env("ALPACA_API_SECRET")
+            if settings.alpaca_api_secret
             else None,
         ),
         "ledger": LedgerResource(
@@ -129,6 +143,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             market_data.universe,
             market_data.prices,
             *ALT_DATA_ASSETS,
+            search_interest.search_interest,
             *SLEEVE_ASSETS,
             portfolio.returns,
             portfolio.covariance,

@@ -11,10 +11,12 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
+from pas_pipeline.defs.observability import METRICS_HOOKS
 from pas_pipeline.defs.resources import BrokerResource, LedgerResource, WarehouseReader
 from pas_pipeline.execution.limits import PreTradeLimits
 from pas_pipeline.execution.model import OrderLimits
 from pas_pipeline.execution.rebalance import execute_rebalance
+from pas_pipeline.observability.metrics import record_orders, record_trading_state
 
 ORDERS_ASSET = dg.AssetSpec(
     "orders",
@@ -96,6 +98,7 @@ def execute_orders(
         account.close()
         book.close()
     context.log.info(outcome.summary())
+    record_orders(len(outcome.report.submitted), [reason for _, reason in outcome.blocked])
     context.log_event(
         dg.AssetMaterialization(
             asset_key="orders",
@@ -115,6 +118,7 @@ def execute_orders(
 
 
 @dg.job(
+    hooks=METRICS_HOOKS,
     description="Trade one rebalance: plan, submit (idempotent), record.",
     tags={"pas/kind": "execution"},
 )
@@ -173,9 +177,13 @@ def set_trading_state(
     with ledger.open() as book:
         book.set_trading_state(config.state, config.reason)
         state = book.get_trading_state().value
+    record_trading_state(state)
     context.log.info(f"trading state is now {state}: {config.reason}")
 
 
-@dg.job(description="Set the kill switch (ACTIVE / REDUCE_ONLY / HALTED) with a reason.")
+@dg.job(
+    hooks=METRICS_HOOKS,
+    description="Set the kill switch (ACTIVE / REDUCE_ONLY / HALTED) with a reason.",
+)
 def set_trading_state_job() -> None:
     set_trading_state()

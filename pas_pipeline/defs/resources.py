@@ -16,10 +16,14 @@ from pas_pipeline.execution.alpaca import AlpacaBroker
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.sources.alpaca_news import AlpacaNewsClient, make_alpaca_news_client
 from pas_pipeline.sources.analyst_ratings import (
     AnalystRatingsClient,
     make_analyst_ratings_client,
 )
+from pas_pipeline.sources.clinical_trials import ClinicalTrialsClient, make_clinical_trials_client
+from pas_pipeline.sources.google_trends import GoogleTrendsClient, make_google_trends_client
+from pas_pipeline.sources.openfda import OpenFdaClient, make_openfda_client
 from pas_pipeline.sources.quiver import QuiverClient, make_quiver_client
 from pas_pipeline.sources.reddit import make_reddit
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
@@ -40,6 +44,9 @@ class DataSourcesResource(dg.ConfigurableResource):
     quiver_api_token: str | None = None
     reddit_client_id: str | None = None
     reddit_client_secret: str | None = None
+    openfda_api_key: str | None = None
+    alpaca_api_key: str | None = None
+    alpaca_api_secret: str | None = None
 
     def yahoo(self) -> YahooChartClient:
         return make_yahoo_client(self.data_mode(), universe_size=self.sample_universe_size)
@@ -59,6 +66,25 @@ class DataSourcesResource(dg.ConfigurableResource):
             Secret(self.reddit_client_secret) if self.reddit_client_secret else None,
             universe_size=self.sample_universe_size,
         )
+
+    def alpaca_news(self) -> AlpacaNewsClient:
+        """Alpaca's news API (the market-data keys of the trading account)."""
+        return make_alpaca_news_client(
+            self.data_mode(),
+            Secret(self.alpaca_api_key) if self.alpaca_api_key else None,
+            Secret(self.alpaca_api_secret) if self.alpaca_api_secret else None,
+            self.sample_universe_size,
+        )
+
+    def google_trends(self) -> GoogleTrendsClient:
+        return make_google_trends_client(self.data_mode(), self.sample_universe_size)
+
+    def clinical_trials(self) -> ClinicalTrialsClient:
+        return make_clinical_trials_client(self.data_mode(), self.sample_universe_size)
+
+    def openfda(self) -> OpenFdaClient:
+        key = Secret(self.openfda_api_key) if self.openfda_api_key else None
+        return make_openfda_client(self.data_mode(), key, self.sample_universe_size)
 
     def analyst_ratings(self) -> AnalystRatingsClient:
         return make_analyst_ratings_client(self.data_mode(), self.sample_universe_size)

@@ -588,6 +588,21 @@ class Ledger:
             terminal,
         )
 
+    def traded_notional_on(self, day: date, excluding_rebalance: str | None = None) -> float:
+        """Planned notional (USD) of the orders that reached the broker for the rebalances
+        dated ``day``, other than ``excluding_rebalance``: what today's turnover limit must
+        count besides the plan at hand."""
+        row = None
+        with self._db.transaction() as tx:
+            row = tx.fetchone(
+                "SELECT COALESCE(SUM(p.notional), 0) FROM order_plans p "
+                "JOIN orders o ON o.client_order_id = p.client_order_id "
+                "JOIN rebalances r ON r.rebalance_id = p.rebalance_id "
+                "WHERE r.as_of_date = ? AND r.rebalance_id <> ?",
+                [as_date(day), excluding_rebalance or ""],
+            )
+        return float(row[0]) if row else 0.0
+
     def fills_for(self, rebalance_id: str) -> pd.DataFrame:
         """Fills of the orders of ``rebalance_id`` (qty shares, price USD), by order and time."""
         return self._frame(

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from pas_pipeline.execution.broker import Broker
-from pas_pipeline.execution.ids import config_hash, rebalance_id
+from pas_pipeline.execution.ids import client_order_id_prefix, config_hash, rebalance_id
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.limits import PreTradeLimits, check_orders
 from pas_pipeline.execution.model import ExecutionReport, OrderLimits, PlannedOrder, Position
@@ -148,7 +149,7 @@ def execute_rebalance(
             ledger.record_sleeve_books(rid, sleeve_books(target))
     if not dry_run:
         ledger.record_plan(rid, plan)  # the full plan, so a blocked order is retried later
-    blocked = screen(plan, broker, ledger, positions, prices, equity, pre_trade)
+    blocked = screen(plan, broker, ledger, positions, prices, equity, pre_trade, as_of.date())
     if not dry_run:
         for order, reason in blocked:
             ledger.record_event(order.client_order_id, "blocked_by_limits", reason)
@@ -179,12 +180,20 @@ def screen(
     prices: pd.Series,
     equity: float,
     pre_trade: PreTradeLimits,
+    day: dt.date,
 ) -> list[tuple[PlannedOrder, str]]:
     """Orders of ``plan`` not yet at the broker that the pre-trade limits block, with reasons.
-    Orders already at the broker count toward the day's turnover and are not re-checked."""
-    present = [o for o in plan if broker.get_order_by_client_id(o.client_order_id) is not None]
-    present_ids = {o.client_order_id for o in present}
-    missing = [o for o in plan if o.client_order_id not in present_ids]
+
+    Orders already at the broker (one listing by the rebalance's client-order-id prefix) are
+    not re-checked; they count toward the day's turnover, together with the orders of the
+    day's other rebalances recorded in the ledger."""
+    if not plan:
+        return []
+    rid = plan[0].rebalance_id
+    at_broker = {o.client_order_id for o in broker.list_orders(client_order_id_prefix(rid))}
+    present = [o for o in plan if o.client_order_id in at_broker]
+    missing = [o for o in plan if o.client_order_id not in at_broker]
+    traded_elsewhere = ledger.traded_notional_on(day, excluding_rebalance=rid)
     closes = {str(k): float(v) for k, v in prices.items()}
     _, blocked = check_orders(
         missing,
@@ -195,6 +204,6 @@ def screen(
         pre_trade,
         market_open=broker.is_market_open() if pre_trade.require_market_open else True,
         trading_state=ledger.get_trading_state(),
-        traded_today_notional=float(sum(o.notional for o in present)),
+        traded_today_notional=float(sum(o.notional for o in present)) + traded_elsewhere,
     )
     return blocked

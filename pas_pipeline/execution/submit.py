@@ -36,6 +36,7 @@ from pas_pipeline.execution.model import (
     PlannedOrder,
     TradingState,
 )
+from pas_pipeline.observability.tracing import order_span
 
 
 @dataclass
@@ -76,7 +77,8 @@ def _found(broker: Broker, order: PlannedOrder, why: str) -> BrokerOrder:
 def _submit(broker: Broker, order: PlannedOrder) -> tuple[bool, BrokerOrder]:
     """Submit; returns (sent by this call, broker order). Raises BrokerError on failure."""
     try:
-        return True, broker.submit_order(order)
+        with order_span(order.client_order_id, order.symbol, order.side):
+            return True, broker.submit_order(order)
     except DuplicateClientOrderIdError:
         return False, _found(broker, order, "the broker reported a duplicate client order id")
     except OrderOutcomeUnknownError as exc:

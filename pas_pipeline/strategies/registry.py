@@ -16,8 +16,10 @@ from pas_pipeline.calendar import RebalanceRule
 from pas_pipeline.strategies import (
     alt_signals,
     attention,
+    biotech_catalysts,
     price_momentum,
     sector_momentum,
+    trends_news,
     upgrade_momentum,
     wsb_buzz,
 )
@@ -184,6 +186,40 @@ STRATEGIES: tuple[StrategySpec, ...] = (
         params={
             "window_days": upgrade_momentum.WINDOW_DAYS,
             "baseline_days": upgrade_momentum.BASELINE_DAYS,
+        },
+    ),
+    StrategySpec(
+        name="trends_news",
+        title="Google Trends + News Sentiment",
+        sources=("news_sentiment", "search_interest"),
+        rule=RebalanceRule.MONTHLY_FIRST_TRADING_DAY,
+        top_n=30,
+        lookback_sessions=trends_news.LOOKBACK_SESSIONS,
+        signal=trends_news.trends_news,
+        weighting="equal weight, top 30 by rising Google search interest (30 vs 60 days) "
+        "among names with positive news",
+        params={
+            "recent_days": trends_news.RECENT_DAYS,
+            "baseline_days": trends_news.BASELINE_DAYS,
+            "news_days": trends_news.NEWS_DAYS,
+            "min_articles": trends_news.MIN_ARTICLES,
+            "min_recent_points": trends_news.MIN_RECENT_POINTS,
+            "min_baseline_points": trends_news.MIN_BASELINE_POINTS,
+        },
+    ),
+    StrategySpec(
+        name="biotech_binary_event_basket",
+        title="Biotech Binary Event Basket",
+        sources=("trial_catalysts", "fda_approvals"),
+        rule=RebalanceRule.MONTHLY_FIRST_TRADING_DAY,
+        top_n=20,
+        lookback_sessions=biotech_catalysts.LOOKBACK_SESSIONS,
+        signal=biotech_catalysts.biotech_binary_event_basket,
+        weighting="equal weight, top 20 by number of Phase 3 read-outs estimated within "
+        "90 days (none approved in the last 30)",
+        params={
+            "horizon_days": biotech_catalysts.HORIZON_DAYS,
+            "approval_exclusion_days": biotech_catalysts.APPROVAL_EXCLUSION_DAYS,
         },
     ),
     StrategySpec(

@@ -13,10 +13,10 @@ default ``desc``) and ``page_token``; it answers ``{"news": [...], "next_page_to
 str | null}`` with articles carrying ``id, headline, author, created_at, updated_at,
 summary, content, url, images, symbols, source``.
 
-Articles are synthetic and deterministic per (ticker, UTC day), over ``sample_universe``
+Articles are synthetic and deterministic per UTC day, over ``sample_universe``
 with size/seed/"today" from :func:`pas_pipeline.sources.sample.yahoo.sample_config`
 (so every source describes the same universe). Each ticker gets a Poisson number of articles
-a day (about 3.4 for the largest company, 0.5 for the smallest), each with a positive,
+a day (about 2.6 for the largest company, 0.1 for the smallest), each with a positive,
 negative or neutral headline + summary (finance words of the sentiment lexicon, some negated)
 and a per-ticker tone tilt. The :func:`buzz_tickers` (a few per universe) get twice the news,
 90% of it positive, over the 30 days before "today"; the Google Trends sample gives the same
@@ -30,7 +30,6 @@ import base64
 import binascii
 import datetime as dt
 import json
-import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -95,7 +94,7 @@ def _companies(size: int, seed: int) -> dict[str, tuple[int, str, float, float]]
     for position, (ticker, name, cap) in enumerate(
         zip(universe["ticker"], universe["name"], universe["market_cap"], strict=True)
     ):
-        rate = 0.4 + 3.0 * (cap / TOP_MARKET_CAP) ** 0.35
+        rate = 0.1 + 2.5 * (cap / TOP_MARKET_CAP) ** 0.5
         companies[ticker] = (position, name, float(rate), float(tilts[position]))
     return companies
 
@@ -120,46 +119,61 @@ def in_buzz(ticker: str, day: dt.date, today: dt.date, size: int, seed: int) -> 
     return ticker in _buzz(size, seed) and 0 < (today - day).days <= BUZZ_DAYS
 
 
-@lru_cache(maxsize=65536)
 def _day_articles(
     ticker: str, day: dt.date, today: dt.date, size: int, seed: int
 ) -> tuple[dict[str, Any], ...]:
-    """The articles of ``ticker`` created on UTC ``day`` (deterministic per pair and today)."""
-    company = _companies(size, seed).get(ticker)
-    if company is None:
-        return ()
-    position, name, rate, tilt = company
-    buzz = in_buzz(ticker, day, today, size, seed)
-    rng = np.random.default_rng([seed, 0xA2, zlib.crc32(ticker.encode()), day.toordinal()])
-    count = int(rng.poisson(rate * (2.0 if buzz else 1.0)))
-    positive_share = 0.9 if buzz else float(np.clip(0.5 + tilt, 0.1, 0.9))
-    seconds = np.sort(rng.integers(0, 86_400, size=count))
-    articles = []
-    for n in range(count):
-        if rng.random() < (0.1 if buzz else 0.3):
-            templates = _NEUTRAL
-        else:
-            templates = _POSITIVE if rng.random() < positive_share else _NEGATIVE
-        headline, summary = templates[int(rng.integers(len(templates)))]
-        ident = (day - EPOCH).days * 10_000_000 + position * 1_000 + n
-        stamp = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=int(seconds[n]))
-        text = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-        articles.append(
-            {
-                "id": ident,
-                "headline": headline.format(name=name),
-                "author": "Benzinga Newsdesk",
-                "created_at": text,
-                "updated_at": text,
-                "summary": summary,
-                "content": "",
-                "url": f"https://www.benzinga.com/news/{ident}",
-                "images": [],
-                "symbols": [ticker],
-                "source": "benzinga",
-            }
-        )
-    return tuple(articles)
+    """The articles of ``ticker`` created on UTC ``day`` (deterministic per day and today)."""
+    return _day_news(day, today, size, seed).get(ticker, ())
+
+
+@lru_cache(maxsize=1024)
+def _day_news(
+    day: dt.date, today: dt.date, size: int, seed: int
+) -> dict[str, tuple[dict[str, Any], ...]]:
+    """Every ticker's articles of UTC ``day``: one generator per day draws all the counts at
+    once (a Poisson number per ticker), then the articles of the tickers that have news."""
+    companies = _companies(size, seed)
+    tickers = list(companies)
+    rng = np.random.default_rng([seed, 0xA2, day.toordinal()])
+    buzz = [in_buzz(ticker, day, today, size, seed) for ticker in tickers]
+    rates = np.array(
+        [companies[t][2] * (2.0 if b else 1.0) for t, b in zip(tickers, buzz, strict=True)]
+    )
+    counts = rng.poisson(rates)
+    news: dict[str, tuple[dict[str, Any], ...]] = {}
+    for index in np.flatnonzero(counts):
+        ticker = tickers[index]
+        position, name, _, tilt = companies[ticker]
+        positive_share = 0.9 if buzz[index] else float(np.clip(0.5 + tilt, 0.1, 0.9))
+        count = int(counts[index])
+        seconds = np.sort(rng.integers(0, 86_400, size=count))
+        articles = []
+        for n in range(count):
+            if rng.random() < (0.1 if buzz[index] else 0.3):
+                templates = _NEUTRAL
+            else:
+                templates = _POSITIVE if rng.random() < positive_share else _NEGATIVE
+            headline, summary = templates[int(rng.integers(len(templates)))]
+            ident = (day - EPOCH).days * 10_000_000 + position * 1_000 + n
+            stamp = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=int(seconds[n]))
+            text = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+            articles.append(
+                {
+                    "id": ident,
+                    "headline": headline.format(name=name),
+                    "author": "Benzinga Newsdesk",
+                    "created_at": text,
+                    "updated_at": text,
+                    "summary": summary,
+                    "content": "",
+                    "url": f"https://www.benzinga.com/news/{ident}",
+                    "images": [],
+                    "symbols": [ticker],
+                    "source": "benzinga",
+                }
+            )
+        news[ticker] = tuple(articles)
+    return news
 
 
 def _json_response(status: int, payload: Any) -> httpx.Response:

@@ -17,11 +17,13 @@ listings in their real JSON shape, offline.
 Every response carries generous ``x-ratelimit-*`` headers (used 1, remaining 999, reset
 300 s), for which prawcore's rate limiter computes no wait, so nothing sleeps.
 
-Documents are synthetic and deterministic per (kind, UTC day): about 80 posts and 240
+Documents are synthetic and deterministic per (kind, UTC day): about 30 posts and 60
 comments a weekday (fewer at weekends) for every UTC day from :data:`HISTORY_START` up to
 the day before "today" (the Yahoo sample's ``as_of``, universe size and seed from
-:func:`pas_pipeline.sources.sample.yahoo.sample_config`). The listing cap of ~1000 items is
-*not* enforced, so any past window can be read. Text mixes cashtags (``$NVDA``), bare
+:func:`pas_pipeline.sources.sample.yahoo.sample_config`). As on Reddit, each listing ends
+after its :data:`LISTING_CAP` newest items (``after`` becomes null), so only the last few
+weeks can be read: history accrues from the daily ingest, and a backfill of older days
+finds nothing. Text mixes cashtags (``$NVDA``), bare
 upper-case tickers, lower-case tickers (not counted), stop-list words (DD, YOLO, CEO, IT,
 ALL, A...) and upper-case words outside the universe; tickers are picked with probability
 rising with market cap. The :func:`surge_tickers` are mentioned far more often during the
@@ -50,11 +52,13 @@ SAMPLE_TOKEN = "sample-access-token"
 HISTORY_START = dt.date(2015, 1, 1)
 SURGE_COUNT = 4
 SURGE_DAYS = 7
-SURGE_PROBABILITY = 0.03
+SURGE_PROBABILITY = 0.07
 """Chance that a document of a surge day also mentions a given surge ticker (~6 a day)."""
 FULL_UNIVERSE = 1500
-POSTS_PER_DAY = 80
-COMMENTS_PER_DAY = 240
+POSTS_PER_DAY = 30
+COMMENTS_PER_DAY = 60
+LISTING_CAP = 1000
+"""Like Reddit, a listing reaches only its ~1000 newest items; older ones are unreachable."""
 WEEKEND_FACTOR = 0.6
 MAX_PAGE = 100
 NEW_YORK = ZoneInfo("America/New_York")
@@ -287,6 +291,18 @@ def _day_documents(
     return tuple(documents)
 
 
+def _items_newer_than(
+    kind: str, day: dt.date, position: int, size: int, seed: int, today: dt.date
+) -> int:
+    """How many documents of ``kind`` are newer than the ``position``-th newest of ``day``
+    (counting stops at :data:`LISTING_CAP`)."""
+    newer, cursor = position, today - dt.timedelta(days=1)
+    while cursor > day and newer < LISTING_CAP:
+        newer += len(_day_documents(kind, cursor, size, seed, today))
+        cursor -= dt.timedelta(days=1)
+    return min(newer, LISTING_CAP)
+
+
 def _page(kind: str, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """Up to ``limit`` documents of ``kind`` older than ``after`` (newest first), and the
     fullname to continue after (None at the start of history)."""
@@ -304,12 +320,15 @@ def _page(kind: str, after: str | None, limit: int) -> tuple[list[dict[str, Any]
         if rank >= count:
             return [], None
         position = count - rank
+    remaining = LISTING_CAP - _items_newer_than(kind, day, position, size, seed, today)
+    limit = min(limit, remaining)
     items: list[dict[str, Any]] = []
     while len(items) < limit and day >= HISTORY_START:
         documents = _day_documents(kind, day, size, seed, today)
         items.extend(documents[position : position + limit - len(items)])
         day, position = day - dt.timedelta(days=1), 0
-    return items, (items[-1]["name"] if items else None)
+    more = len(items) == limit and limit < remaining
+    return items, (items[-1]["name"] if items and more else None)
 
 
 def _listing(kind: str, items: list[dict[str, Any]], after: str | None) -> dict[str, Any]:
