@@ -35,7 +35,7 @@ PRICES_SCHEMA = pa.DataFrameSchema(
 """Daily bars (``pas_pipeline.sources.yahoo``): finite positive prices, low <= high,
 volume >= 0, one row per (date, ticker), exactly the tidy columns."""
 
-_FRAME_CHECK_COLUMNS = {"low_le_high": "low"}
+FRAME_CHECK_COLUMNS = {"low_le_high": "low"}
 """Column to blame when a frame-wide check fails (pandera lists every column instead)."""
 
 
@@ -44,7 +44,7 @@ def _first_failure(cases: pd.DataFrame) -> pd.Series:
 
     A frame-wide check is reported once per column; only its blamed column's case is kept.
     """
-    blamed = cases["check"].map(_FRAME_CHECK_COLUMNS)
+    blamed = cases["check"].map(FRAME_CHECK_COLUMNS)
     cases = cases[blamed.isna() | (cases["column"] == blamed)]
     ordered = cases.assign(_row=pd.to_numeric(cases["index"], errors="coerce"))
     return ordered.sort_values("_row", kind="stable", na_position="last").iloc[0]
@@ -56,8 +56,8 @@ def _blamed_column(case: pd.Series, schema: pa.DataFrameSchema) -> str | None:
         return str(case["failure_case"])  # the extra or missing column itself
     if check == "multiple_fields_uniqueness":
         return ", ".join(schema.unique or [])
-    if check in _FRAME_CHECK_COLUMNS:
-        return _FRAME_CHECK_COLUMNS[check]
+    if check in FRAME_CHECK_COLUMNS:
+        return FRAME_CHECK_COLUMNS[check]
     column = case["column"]
     return None if pd.isna(column) or column == schema.name else str(column)
 
@@ -121,26 +121,26 @@ SLEEVE_SCHEMA = pa.DataFrameSchema(
 # --- Quiver alternative data (pas_pipeline.sources.quiver_parsers) -----------------------
 
 _MIDNIGHT = pa.Check(lambda s: s == s.dt.normalize(), name="at_midnight")
-_DAY = pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False)
-_SYMBOL = pa.Column(str, pa.Check.str_matches(r"^[A-Z][A-Z0-9]{0,5}(?:[.\-][A-Z0-9]{1,2})?$"))
-_TEXT = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
+DAY_COLUMN = pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False)
+SYMBOL_COLUMN = pa.Column(str, pa.Check.str_matches(r"^[A-Z][A-Z0-9]{0,5}(?:[.\-][A-Z0-9]{1,2})?$"))
+TEXT_COLUMN = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
 _OPTIONAL_TEXT = pa.Column(str, nullable=True)
 _AMOUNT = pa.Column("float64", [pa.Check.ge(0), _FINITE], nullable=True)
 """Dollars or shares: non-negative and finite, NaN when the source did not say."""
-_KNOWN_AFTER_EVENT = pa.Check(
+KNOWN_AFTER_EVENT = pa.Check(
     lambda frame: frame["known_date"] >= frame["event_date"], name="known_not_before_event"
 )
 
 CONGRESS_TRADES_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
-        "politician": _TEXT,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
+        "politician": TEXT_COLUMN,
         "bioguide_id": _OPTIONAL_TEXT,
         "chamber": pa.Column(str, pa.Check.isin(["House", "Senate"]), nullable=False),
-        "party": _TEXT,
-        "transaction": _TEXT,
+        "party": TEXT_COLUMN,
+        "transaction": TEXT_COLUMN,
         "side": pa.Column(str, pa.Check.isin(["buy", "sell", "other"]), nullable=False),
         "amount_low": _AMOUNT,
         "amount_high": _AMOUNT,
@@ -148,7 +148,7 @@ CONGRESS_TRADES_SCHEMA = pa.DataFrameSchema(
         "ticker_type": _OPTIONAL_TEXT,
     },
     checks=[
-        _KNOWN_AFTER_EVENT,
+        KNOWN_AFTER_EVENT,
         pa.Check(
             lambda frame: ~(frame["amount_low"] > frame["amount_high"]), name="amount_low_le_high"
         ),
@@ -172,9 +172,9 @@ low <= high, one row per (politician, ticker, dates, transaction, range, ticker 
 
 GOV_CONTRACTS_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
         "amount": _AMOUNT,
         "agency": _OPTIONAL_TEXT,
         "description": _OPTIONAL_TEXT,
@@ -188,10 +188,10 @@ GOV_CONTRACTS_SCHEMA = pa.DataFrameSchema(
 
 INSIDER_TRADES_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
-        "insider": _TEXT,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
+        "insider": TEXT_COLUMN,
         "transaction_code": pa.Column(str, pa.Check.str_matches(r"^[A-Z]$"), nullable=False),
         "acquired_disposed": pa.Column(str, pa.Check.isin(["A", "D"]), nullable=False),
         "shares": _AMOUNT,
@@ -201,7 +201,7 @@ INSIDER_TRADES_SCHEMA = pa.DataFrameSchema(
         "is_director": pa.Column(bool, nullable=False),
         "title": _OPTIONAL_TEXT,
     },
-    checks=[_KNOWN_AFTER_EVENT],
+    checks=[KNOWN_AFTER_EVENT],
     unique=[
         "ticker",
         "insider",
@@ -220,15 +220,15 @@ and value, a one-letter code, A(cquired) or D(isposed)."""
 
 LOBBYING_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
         "amount": _AMOUNT,
         "client": _OPTIONAL_TEXT,
         "issue": _OPTIONAL_TEXT,
-        "registrant": _TEXT,
+        "registrant": TEXT_COLUMN,
     },
-    checks=[_KNOWN_AFTER_EVENT],
+    checks=[KNOWN_AFTER_EVENT],
     unique=["ticker", "known_date", "client", "issue", "registrant", "amount"],
     strict=True,
     name="lobbying",
@@ -238,14 +238,14 @@ registrant, amount)."""
 
 APP_RATINGS_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
-        "app": _TEXT,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
+        "app": TEXT_COLUMN,
         "rating": pa.Column("float64", [pa.Check.in_range(0, 5)], nullable=True),
         "review_count": pa.Column("float64", [pa.Check.ge(0), _FINITE], nullable=True),
     },
-    checks=[_KNOWN_AFTER_EVENT],
+    checks=[KNOWN_AFTER_EVENT],
     unique=["ticker", "app", "known_date"],
     strict=True,
     name="app_ratings",
@@ -253,7 +253,7 @@ APP_RATINGS_SCHEMA = pa.DataFrameSchema(
 """App store ratings: a 0-5 rating, a non-negative review count, one scrape per (ticker,
 app, day)."""
 
-_FRAME_CHECK_COLUMNS.update(
+FRAME_CHECK_COLUMNS.update(
     {"known_not_before_event": "known_date", "amount_low_le_high": "amount_low"}
 )
 
@@ -262,10 +262,10 @@ _FRAME_CHECK_COLUMNS.update(
 
 PAGEVIEWS_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
-        "article": _TEXT,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
+        "article": TEXT_COLUMN,
         "views": pa.Column("int64", pa.Check.ge(0), nullable=False),
     },
     checks=[
@@ -278,4 +278,4 @@ PAGEVIEWS_SCHEMA = pa.DataFrameSchema(
 """Daily Wikipedia page views per ticker: non-negative integer counts, published after the
 day they count (``known_date > event_date``), one row per (ticker, day)."""
 
-_FRAME_CHECK_COLUMNS.update({"known_after_event": "known_date"})
+FRAME_CHECK_COLUMNS.update({"known_after_event": "known_date"})

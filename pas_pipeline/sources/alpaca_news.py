@@ -43,7 +43,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pas_pipeline.config import DataMode, Secret
-from pas_pipeline.schemas import _DAY, _KNOWN_AFTER_EVENT, _SYMBOL
+from pas_pipeline.schemas import DAY_COLUMN, KNOWN_AFTER_EVENT, SYMBOL_COLUMN
 from pas_pipeline.sources.errors import PayloadError, SourceAuthError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
 from pas_pipeline.sources.news_sentiment import article_score
@@ -78,13 +78,13 @@ retried with backoff, honouring ``Retry-After``."""
 
 NEWS_SENTIMENT_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
         "articles": pa.Column("int64", pa.Check.ge(1), nullable=False),
         "sentiment": pa.Column("float64", pa.Check.in_range(-1.0, 1.0), nullable=False),
     },
-    checks=[_KNOWN_AFTER_EVENT],
+    checks=[KNOWN_AFTER_EVENT],
     unique=["ticker", "event_date"],
     strict=True,
     name="news_sentiment",

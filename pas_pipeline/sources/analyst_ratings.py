@@ -53,7 +53,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pas_pipeline.config import DataMode
-from pas_pipeline.schemas import _DAY, _SYMBOL, _TEXT
+from pas_pipeline.schemas import DAY_COLUMN, FRAME_CHECK_COLUMNS, SYMBOL_COLUMN, TEXT_COLUMN
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, sample_transport, unlimited
 from pas_pipeline.sources.yahoo import YAHOO_POLICY
@@ -80,10 +80,10 @@ LATEST_EPOCH_SECONDS = 4_102_444_800
 
 RATING_CHANGES_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
-        "firm": _TEXT,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
+        "firm": TEXT_COLUMN,
         "action": pa.Column(str, pa.Check.isin(list(ACTIONS)), nullable=False),
         "from_grade": pa.Column(str, nullable=False),
         "to_grade": pa.Column(str, nullable=False),
@@ -99,6 +99,8 @@ RATING_CHANGES_SCHEMA = pa.DataFrameSchema(
 )
 """Analyst rating changes: midnight days, known the day they are issued, an action of
 :data:`ACTIONS`, grades as text (possibly empty), one row per (ticker, firm, day, action)."""
+
+FRAME_CHECK_COLUMNS.update({"known_on_event_day": "known_date"})
 
 
 class AnalystRatingsClient:

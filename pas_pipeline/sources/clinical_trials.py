@@ -54,6 +54,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pas_pipeline.config import DataMode
+from pas_pipeline.schemas import DAY_COLUMN
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
 
@@ -99,7 +100,6 @@ _DAY = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 _NCT = re.compile(r"^NCT\d{8}$")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
-_MIDNIGHT = pa.Check(lambda s: s == s.dt.normalize(), name="at_midnight")
 TRIAL_CATALYSTS_SCHEMA = pa.DataFrameSchema(
     {
         "nct_id": pa.Column(str, pa.Check.str_matches(_NCT.pattern), nullable=False),
@@ -109,8 +109,8 @@ TRIAL_CATALYSTS_SCHEMA = pa.DataFrameSchema(
         "status": pa.Column(str, pa.Check.str_matches(r"^[A-Z_]+$"), nullable=False),
         "primary_completion": pa.Column("datetime64[ns]", nullable=True),
         "completion_type": pa.Column(str, pa.Check.isin(list(COMPLETION_TYPES)), nullable=True),
-        "event_date": pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False),
-        "known_date": pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False),
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
         "conditions": pa.Column(str, nullable=False),
         "enrollment": pa.Column("float64", pa.Check.ge(0), nullable=True),
     },

@@ -57,7 +57,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pas_pipeline.config import DataMode
-from pas_pipeline.schemas import _DAY, _KNOWN_AFTER_EVENT, _SYMBOL
+from pas_pipeline.schemas import DAY_COLUMN, KNOWN_AFTER_EVENT, SYMBOL_COLUMN
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
 
@@ -95,13 +95,13 @@ or ``Retry-After``) before giving up. The explore endpoint's ``)]}'`` prefix is 
 
 SEARCH_INTEREST_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
         "term": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
         "interest": pa.Column("float64", pa.Check.in_range(0.0, 100.0), nullable=False),
     },
-    checks=[_KNOWN_AFTER_EVENT],
+    checks=[KNOWN_AFTER_EVENT],
     unique=["ticker", "event_date"],
     strict=True,
     name="search_interest",

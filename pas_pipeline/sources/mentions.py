@@ -47,7 +47,7 @@ import pandas as pd
 import pandera.pandas as pa
 import praw
 
-from pas_pipeline.schemas import _DAY, _FRAME_CHECK_COLUMNS, _SYMBOL
+from pas_pipeline.schemas import DAY_COLUMN, FRAME_CHECK_COLUMNS, SYMBOL_COLUMN
 from pas_pipeline.sources.reddit import fetch_wsb_documents
 from pas_pipeline.sources.universe import TICKER_STOPWORDS
 
@@ -140,9 +140,9 @@ def fetch_wsb_mentions(
 
 WSB_MENTIONS_SCHEMA = pa.DataFrameSchema(
     {
-        "event_date": _DAY,
-        "known_date": _DAY,
-        "ticker": _SYMBOL,
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
+        "ticker": SYMBOL_COLUMN,
         "mentions": pa.Column("int64", pa.Check.ge(1), nullable=False),
         "authors": pa.Column("int64", pa.Check.ge(0), nullable=False),
         "score": pa.Column("int64", nullable=False),
@@ -159,7 +159,7 @@ WSB_MENTIONS_SCHEMA = pa.DataFrameSchema(
 more distinct authors than documents, known after the day they count
 (``known_date > event_date``), one row per (ticker, day)."""
 
-_FRAME_CHECK_COLUMNS.update({"authors_le_mentions": "authors"})
+FRAME_CHECK_COLUMNS.update({"authors_le_mentions": "authors"})
 """Blame ``authors`` when the frame-wide check fails (see ``schemas.validate_frame``)."""
 
 __all__ = [

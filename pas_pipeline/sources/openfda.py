@@ -50,6 +50,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from pas_pipeline.config import DataMode, Secret
+from pas_pipeline.schemas import DAY_COLUMN, TEXT_COLUMN
 from pas_pipeline.sources.errors import PayloadError, SourceError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
 
@@ -90,20 +91,18 @@ match. The 1,000-a-day keyless budget is not enforced here."""
 
 _APPLICATION = re.compile(r"^(?:NDA|ANDA|BLA)\d+$")
 _YYYYMMDD = re.compile(r"^\d{8}$")
-_MIDNIGHT = pa.Check(lambda s: s == s.dt.normalize(), name="at_midnight")
-_TEXT = pa.Column(str, pa.Check.str_length(min_value=1), nullable=False)
 
 FDA_APPROVALS_SCHEMA = pa.DataFrameSchema(
     {
         "application_number": pa.Column(str, pa.Check.str_matches(_APPLICATION.pattern)),
         "ticker": pa.Column(str, pa.Check.str_matches(r"^[A-Z][A-Z0-9.\-]{0,7}$")),
-        "sponsor": _TEXT,
+        "sponsor": TEXT_COLUMN,
         "brand_name": pa.Column(str, nullable=True),
-        "submission_type": _TEXT,
+        "submission_type": TEXT_COLUMN,
         "submission_number": pa.Column(str, nullable=True),
         "submission_status": pa.Column(str, pa.Check.isin(list(APPROVAL_STATUSES))),
-        "event_date": pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False),
-        "known_date": pa.Column("datetime64[ns]", _MIDNIGHT, nullable=False),
+        "event_date": DAY_COLUMN,
+        "known_date": DAY_COLUMN,
         "review_priority": pa.Column(str, nullable=True),
     },
     checks=[

@@ -74,7 +74,7 @@ def _restrict_to_universe(
     return scores[inside], outside
 
 
-def _ranked_sleeve(
+def ranked_sleeve(
     scores: pd.Series,
     data: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
@@ -109,7 +109,7 @@ def _net_amount(trades: pd.DataFrame) -> pd.Series:
     return signed.groupby(trades.loc[signed.index, "ticker"]).sum()
 
 
-def _percentile(values: pd.Series) -> pd.Series:
+def percentile_rank(values: pd.Series) -> pd.Series:
     """Percentile rank in (0, 1] among the tickers with a value ``> 0`` (average rank of ties
     divided by their number); tickers with a value ``<= 0`` are left out (rank 0)."""
     present = values[values > 0]
@@ -143,7 +143,7 @@ def congressional_aggregate(
         return Sleeve.empty(
             as_of, f"no congressional trades disclosed in the {days} days to {_day(as_of)}"
         )
-    return _ranked_sleeve(
+    return ranked_sleeve(
         _net_amount(recent),
         data,
         as_of,
@@ -188,7 +188,7 @@ def politician_sleeve(
             as_of,
             f"politician {bioguide_id} disclosed no trades in the {days} days to {_day(as_of)}",
         )
-    return _ranked_sleeve(
+    return ranked_sleeve(
         _net_amount(mine),
         data,
         as_of,
@@ -243,11 +243,11 @@ def dc_insider_score(
             f"no congressional trades, lobbying or contracts known in the {days} days to "
             f"{_day(as_of)}",
         )
-    ranks = [_percentile(values) for values in metrics.values()]
+    ranks = [percentile_rank(values) for values in metrics.values()]
     tickers = sorted(set().union(*(rank.index for rank in ranks)))
     total = sum(rank.reindex(tickers, fill_value=0.0) for rank in ranks)
     scores = 100.0 * total / 3.0
-    sleeve = _ranked_sleeve(
+    sleeve = ranked_sleeve(
         scores,
         data,
         as_of,
@@ -295,7 +295,7 @@ def gov_contracts_momentum(
     )
     if awarded is None or awarded.empty:
         return Sleeve.empty(as_of, f"no government contracts announced in {month}")
-    return _ranked_sleeve(
+    return ranked_sleeve(
         awarded.groupby("ticker")["amount"].sum(),
         data,
         as_of,
@@ -339,7 +339,7 @@ def insider_buying_pulse(
             f"no officer or director purchases (code {code}) filed in the {days} days to "
             f"{_day(as_of)}",
         )
-    return _ranked_sleeve(
+    return ranked_sleeve(
         recent.groupby("ticker")["value"].sum(),
         data,
         as_of,
@@ -387,7 +387,7 @@ def lobbying_growth(
     if base.empty:
         return Sleeve.empty(as_of, f"no ticker lobbied more than ${min_base:,.0f} in {before}")
     current = _quarter_spend(lobbying, last).reindex(base.index, fill_value=0.0)
-    return _ranked_sleeve(
+    return ranked_sleeve(
         (current - base) / base,
         data,
         as_of,
@@ -459,7 +459,7 @@ def app_hype(data: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, spec: Strate
         return Sleeve.empty(as_of, no_pairs)
     growth = (pairs["review_count"] / pairs["base_count"] - 1.0) * 100.0
     hype = growth * (1.0 + (pairs["rating"] - pairs["base_rating"]))
-    return _ranked_sleeve(
+    return ranked_sleeve(
         hype.groupby(pairs["ticker"]).sum(),
         data,
         as_of,

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pas_pipeline.strategies.alt_signals import _ranked_sleeve
+from pas_pipeline.strategies.alt_signals import ranked_sleeve
 from pas_pipeline.strategies.ranking import window
 from pas_pipeline.strategies.sleeve import Sleeve
 
@@ -156,7 +156,7 @@ def trends_news(
         min_baseline_points=int(params.get("min_baseline_points", MIN_BASELINE_POINTS)),
     )
     scores = rising[rising.index.isin(good_news.index)]
-    return _ranked_sleeve(
+    return ranked_sleeve(
         scores,
         data,
         as_of,

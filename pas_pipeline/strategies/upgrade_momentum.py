@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pas_pipeline.strategies.alt_signals import _ranked_sleeve
+from pas_pipeline.strategies.alt_signals import ranked_sleeve
 from pas_pipeline.strategies.ranking import window
 from pas_pipeline.strategies.sleeve import Sleeve
 
@@ -169,7 +169,7 @@ def upgrade_momentum(
             f"{baseline_end.date().isoformat()}: no history to measure a surge against",
         )
     surges = upgrade_surges(known, as_of, window_days, baseline_days)
-    return _ranked_sleeve(
+    return ranked_sleeve(
         surges,
         data,
         as_of,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pas_pipeline.strategies.alt_signals import _ranked_sleeve
+from pas_pipeline.strategies.alt_signals import ranked_sleeve
 from pas_pipeline.strategies.ranking import window
 from pas_pipeline.strategies.sleeve import Sleeve
 
@@ -82,7 +82,7 @@ def wall_street_bets_buzz(
             as_of,
             f"no ticker has >= {minimum} WallStreetBets mentions in the {days} days to {day}",
         )
-    return _ranked_sleeve(
+    return ranked_sleeve(
         growth[growth > 1.0],
         data,
         as_of,
