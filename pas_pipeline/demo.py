@@ -27,6 +27,8 @@ from pas_pipeline.calendar import (
     shift_trading_days,
 )
 from pas_pipeline.defs.alt_data import ALT_DATA
+from pas_pipeline.defs.dc_insider import SOURCES as DC_INSIDER_SOURCES
+from pas_pipeline.defs.dc_insider import WINDOW_SESSIONS as DC_INSIDER_WINDOW_SESSIONS
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.search_interest import NEWS_SESSIONS
 from pas_pipeline.strategies.registry import STRATEGIES
@@ -38,9 +40,13 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 HISTORY_SESSIONS = 330
 """Sessions of market data before the rebalance date the demo makes sure are stored
 (covers the 314-session correlation regime, the 252-session covariance and every sleeve)."""
-ALT_DATA_BACKFILL_ORDER = (*(spec.name for spec in ALT_DATA), "search_interest")
-"""Alternative-data assets the demo backfills, each as deep as its strategies need;
-``search_interest`` after ``news_sentiment``, which it reads."""
+ALT_DATA_BACKFILL_ORDER = (
+    *(spec.name for spec in ALT_DATA),
+    "search_interest",
+    "dc_insider_scores",
+)
+"""Alternative-data assets the demo backfills, each as deep as its strategies need; the
+derived ones after the assets they read."""
 
 
 @dataclass(frozen=True)
@@ -66,17 +72,27 @@ def latest_rebalance_date(today: dt.date) -> dt.date:
     return day
 
 
+DERIVED_READS: dict[str, tuple[tuple[str, ...], int]] = {
+    "search_interest": (("news_sentiment",), NEWS_SESSIONS),
+    "dc_insider_scores": (DC_INSIDER_SOURCES, DC_INSIDER_WINDOW_SESSIONS),
+}
+"""Alternative-data assets computed from others: (the assets they read, sessions of each)."""
+
+
 def alt_data_sessions(asset: str) -> int:
     """Sessions of ``asset`` before the rebalance date that the sleeves reading it need: the
     longest look-back of those strategies plus the most sessions a held sleeve can be older
-    than its rebalance day (and, for ``news_sentiment``, what ``search_interest`` reads)."""
+    than its rebalance day, and what derived assets reading it need on their own history."""
     needs = [
         spec.lookback_sessions + MAX_SESSIONS_SINCE_REBALANCE[spec.rule]
         for spec in STRATEGIES
         if asset in spec.sources
     ]
-    if asset == "news_sentiment":
-        needs.append(alt_data_sessions("search_interest") + NEWS_SESSIONS)
+    needs += [
+        alt_data_sessions(derived) + sessions
+        for derived, (reads, sessions) in DERIVED_READS.items()
+        if asset in reads
+    ]
     return min(max(needs, default=0), HISTORY_SESSIONS)
 
 

@@ -392,19 +392,34 @@ DC_DATA = {"congress_trades": DC_CONGRESS, "lobbying": DC_LOBBYING, "gov_contrac
 
 
 def dc_spec(top_n: int) -> StrategySpec:
-    return make_spec(
-        alt_signals.dc_insider_score, top_n, ("congress_trades", "lobbying", "gov_contracts")
-    )
+    return make_spec(alt_signals.dc_insider_score, top_n, ("dc_insider_scores",))
 
 
-def test_dc_insider_score_averages_three_percentile_ranks():
+def dc_run(top_n: int, sources: Mapping[str, pd.DataFrame]) -> Sleeve:
+    """The score asset on MONDAY (from the rows known then), then the sleeve reading it."""
+    known = {name: known_on(frame, MONDAY) for name, frame in sources.items()}
+    scores = alt_signals.dc_insider_scores(known, MONDAY, 365).assign(date=MONDAY)
+    return run(dc_spec(top_n), {"dc_insider_scores": scores}, MONDAY)
+
+
+def test_dc_insider_scores_average_three_percentile_ranks():
     # trade counts AAA 3, BBB 1, CCC 1 -> ranks 1, 0.5, 0.5 (BBB and CCC share ranks 1 and 2)
     # lobbying AAA 100, DDD 300 -> 0.5, 1; contracts DDD 1e6, EEE 2e6, BBB 5e6 -> 1/3, 2/3, 1
     # AAA = 100 (1 + 0.5 + 0) / 3 = 50, BBB = 100 (0.5 + 0 + 1) / 3 = 50 (tie: AAA first),
     # DDD = 100 (0 + 1 + 1/3) / 3 = 400/9, EEE = 100 (2/3) / 3 = 200/9, CCC = 50/3.
-    sleeve = run(dc_spec(3), DC_DATA, MONDAY)
+    scores = alt_signals.dc_insider_scores(DC_DATA, MONDAY, 365)
+    assert scores["ticker"].tolist() == ["AAA", "BBB", "DDD", "EEE", "CCC"]
+    np.testing.assert_allclose(
+        scores["score"], [50, 50, 400 / 9, 200 / 9, 50 / 3], rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(scores["lobbying_rank"], [0.5, 0, 1, 0, 0], rtol=0, atol=1e-12)
+    assert set(scores["missing_sources"]) == {""}
+
+
+def test_dc_insider_score_holds_the_best_scores():
+    sleeve = dc_run(3, DC_DATA)
     assert_holdings(sleeve, ["AAA", "BBB", "DDD"], [50, 50, 400 / 9], [1 / 3] * 3)
-    wide = run(dc_spec(30), DC_DATA, MONDAY)
+    wide = dc_run(30, DC_DATA)
     assert_holdings(
         wide,
         ["AAA", "BBB", "DDD", "EEE", "CCC"],
@@ -414,17 +429,39 @@ def test_dc_insider_score_averages_three_percentile_ranks():
     assert wide.note.startswith("only 5 of 30 tickers have a positive DC insider score")
 
 
+def test_dc_insider_score_uses_the_newest_scores_known_on_the_rebalance_day():
+    known = {name: known_on(frame, MONDAY) for name, frame in DC_DATA.items()}
+    today = alt_signals.dc_insider_scores(known, MONDAY, 365).assign(date=MONDAY)
+    future = today.assign(date=MONDAY + pd.Timedelta(days=1), score=today["score"][::-1].values)
+    older = today.iloc[:1].assign(date=MONDAY - pd.Timedelta(days=7))
+    stacked = pd.concat([older, today, future], ignore_index=True)
+    same_sleeve(run(dc_spec(3), {"dc_insider_scores": stacked}, MONDAY), dc_run(3, DC_DATA))
+
+
+def test_dc_insider_scores_ignore_rows_known_after_the_day():
+    later = {
+        "congress_trades": congress([("2024-06-04", "ZZZ", "buy", 8_000)] * 5),
+        "lobbying": lobbying([("2024-06-10", "ZZZ", 1e9)]),
+        "gov_contracts": contracts([("2024-06-04", "ZZZ", 1e9)]),
+    }
+    with_later = {name: pd.concat([DC_DATA[name], later[name]]) for name in DC_DATA}
+    pd.testing.assert_frame_equal(
+        alt_signals.dc_insider_scores(with_later, MONDAY),
+        alt_signals.dc_insider_scores(DC_DATA, MONDAY),
+    )
+
+
 def test_dc_insider_score_with_a_missing_source_says_so():
-    data = {"congress_trades": DC_CONGRESS, "gov_contracts": DC_CONTRACTS}
-    sleeve = run(dc_spec(2), data, MONDAY)
+    sleeve = dc_run(2, {"congress_trades": DC_CONGRESS, "gov_contracts": DC_CONTRACTS})
     # AAA = 100/3, BBB = 100 (0.5 + 1) / 3 = 50, DDD = 100/9
     assert_holdings(sleeve, ["BBB", "AAA"], [50, 100 / 3], [0.5, 0.5])
-    assert "no lobbying rows in the 365 days to 2024-06-03" in sleeve.note
+    assert "no lobbying rows in the score's window to 2024-06-03" in sleeve.note
 
 
 def test_dc_insider_score_without_any_data_is_cash():
     empty = {name: empty_like(frame) for name, frame in DC_DATA.items()}
-    assert_all_cash(run(dc_spec(30), empty, MONDAY), "no congressional trades, lobbying")
+    assert alt_signals.dc_insider_scores(empty, MONDAY).empty
+    assert_all_cash(dc_run(30, empty), "no congressional trades, lobbying")
 
 
 # --- 4. Government-contracts momentum ----------------------------------------------------
@@ -648,16 +685,6 @@ CASES = [
         {"congress_trades": POLITICIAN},
         MONDAY,
         {"congress_trades": congress([("2024-06-04", "AAA", "sell", 5_000_000, PELOSI)])},
-    ),
-    (
-        dc_spec(3),
-        DC_DATA,
-        MONDAY,
-        {
-            "congress_trades": congress([("2024-06-04", "ZZZ", "buy", 8_000)] * 5),
-            "lobbying": lobbying([("2024-06-10", "ZZZ", 1e9)]),
-            "gov_contracts": contracts([("2024-06-04", "ZZZ", 1e9)]),
-        },
     ),
     (
         gov_spec(3),

@@ -232,3 +232,5 @@ def test_the_demo_backfills_each_alt_data_asset_as_deep_as_its_strategies_look()
     assert alt_data_sessions("search_interest") == 70 + 24  # monthly: up to 24 sessions old
     assert alt_data_sessions("news_sentiment") == alt_data_sessions("search_interest") + 30
     assert alt_data_sessions("congress_trades") == 260 + 25  # the politician sleeves
+    assert alt_data_sessions("dc_insider_scores") == 1 + 6
+    assert alt_data_sessions("gov_contracts") == 7 + 260  # what the derived scores read

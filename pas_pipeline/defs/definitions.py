@@ -7,7 +7,14 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
-from pas_pipeline.defs import allocation, market_data, performance, portfolio, search_interest
+from pas_pipeline.defs import (
+    allocation,
+    dc_insider,
+    market_data,
+    performance,
+    portfolio,
+    search_interest,
+)
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
 from pas_pipeline.defs.execution import (
     ORDERS_ASSET,
@@ -59,7 +66,10 @@ alt_data_job = dg.define_asset_job(
     "alt_data",
     hooks=METRICS_HOOKS,
     selection=dg.AssetSelection.assets(
-        market_data.universe, *ALT_DATA_ASSETS, search_interest.search_interest
+        market_data.universe,
+        *ALT_DATA_ASSETS,
+        search_interest.search_interest,
+        dc_insider.dc_insider_scores_asset,
     ),
     partitions_def=trading_day_partitions,
     description="Alternative data (Quiver datasets): daily ingest and backfills.",
@@ -144,6 +154,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             market_data.prices,
             *ALT_DATA_ASSETS,
             search_interest.search_interest,
+            dc_insider.dc_insider_scores_asset,
             *SLEEVE_ASSETS,
             portfolio.returns,
             portfolio.covariance,

@@ -201,18 +201,10 @@ def _action(item: dict[str, Any], row: int) -> str:
     return action
 
 
-def parse_rating_changes(payload: Any, symbol: str) -> pd.DataFrame:
-    """One quote-summary payload as the tidy frame of :data:`RATING_CHANGE_COLUMNS`.
-
-    See the module docstring for the columns, the key and the duplicate rule. Raises
-    :class:`PayloadError` for a payload that is not a quote summary, a non-null
-    ``quoteSummary.error``, and for a history item that is not an object or has a missing or
-    non-integer ``epochGradeDate``, an empty ``firm``, an ``action`` outside :data:`ACTIONS`
-    or a non-text grade (naming the field and the item's 0-based ``row``).
-    """
-    history = _history(payload, symbol)
+def _records(payload: Any, symbol: str) -> list[tuple[int, str, str, str, str]]:
+    """Validated (epoch seconds, firm, action, from grade, to grade) of every history item."""
     records = []
-    for row, item in enumerate(history):
+    for row, item in enumerate(_history(payload, symbol)):
         if not isinstance(item, dict):
             raise _bad(f"expected an object, got {type(item).__name__}", "history", row)
         records.append(
@@ -224,15 +216,21 @@ def parse_rating_changes(payload: Any, symbol: str) -> pd.DataFrame:
                 _text(item, "toGrade", row, required=False),
             )
         )
+    return records
+
+
+def _frame(records: list[tuple[str, int, str, str, str, str]]) -> pd.DataFrame:
+    """The tidy frame of (ticker, epoch seconds, firm, action, from, to) records: the first
+    of each natural key kept, sorted by (ticker, event_date, firm, action)."""
     if not records:
         return _empty_frame()
-    seconds, firms, actions, from_grades, to_grades = zip(*records, strict=True)
+    tickers, seconds, firms, actions, from_grades, to_grades = zip(*records, strict=True)
     days = pd.to_datetime(list(seconds), unit="s").normalize().astype("datetime64[ns]")
     frame = pd.DataFrame(
         {
             "event_date": days,
             "known_date": days,
-            "ticker": symbol,
+            "ticker": list(tickers),
             "firm": list(firms),
             "action": list(actions),
             "from_grade": list(from_grades),
@@ -246,32 +244,42 @@ def parse_rating_changes(payload: Any, symbol: str) -> pd.DataFrame:
     )
 
 
+def parse_rating_changes(payload: Any, symbol: str) -> pd.DataFrame:
+    """One quote-summary payload as the tidy frame of :data:`RATING_CHANGE_COLUMNS`.
+
+    See the module docstring for the columns, the key and the duplicate rule. Raises
+    :class:`PayloadError` for a payload that is not a quote summary, a non-null
+    ``quoteSummary.error``, and for a history item that is not an object or has a missing or
+    non-integer ``epochGradeDate``, an empty ``firm``, an ``action`` outside :data:`ACTIONS`
+    or a non-text grade (naming the field and the item's 0-based ``row``).
+    """
+    return _frame([(symbol, *record) for record in _records(payload, symbol)])
+
+
 def fetch_rating_changes(
     client: AnalystRatingsClient, tickers: Iterable[str], start: dt.date, end: dt.date
 ) -> pd.DataFrame:
     """Rating changes of ``tickers`` issued on days ``start..end`` (UTC days, inclusive).
 
-    One request per ticker (each returns the ticker's whole history, which is then cut to
-    the range). Tickers Yahoo does not know (HTTP 404) contribute no rows. Sorted by
-    (ticker, event_date, firm, action).
+    One request per ticker (each returns the ticker's whole history: every item is
+    validated, then cut to the range). Tickers Yahoo does not know (HTTP 404) contribute no
+    rows. Sorted by (ticker, event_date, firm, action).
     """
-    first, last = pd.Timestamp(start), pd.Timestamp(end)
-    frames = []
+    first = int(pd.Timestamp(start).tz_localize("UTC").timestamp())
+    after_last = int((pd.Timestamp(end) + pd.Timedelta(days=1)).tz_localize("UTC").timestamp())
+    kept: list[tuple[str, int, str, str, str, str]] = []
     unknown = 0
     for ticker in tickers:
         payload = client.upgrade_downgrade_history(ticker)
         if payload is None:
             unknown += 1
             continue
-        frame = parse_rating_changes(payload, ticker)
-        frames.append(frame[(frame["event_date"] >= first) & (frame["event_date"] <= last)])
-    frames = [frame for frame in frames if len(frame)]
-    if not frames:
-        result = _empty_frame()
-    else:
-        result = pd.concat(frames, ignore_index=True).sort_values(
-            ["ticker", "event_date", "firm", "action"], kind="mergesort", ignore_index=True
-        )
+        kept += [
+            (ticker, *record)
+            for record in _records(payload, ticker)
+            if first <= record[0] < after_last
+        ]
+    result = _frame(kept)
     log.info(
         "%s %s %s..%s: %d rows, %d tickers unknown",
         SOURCE,

@@ -203,12 +203,28 @@ def politician_sleeve(
 # --- 3. DC Insider Score Tilt ------------------------------------------------------------
 
 
-def dc_insider_score(
-    data: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, spec: StrategySpec
-) -> Sleeve:
-    """Long the stocks with the highest "DC insider" score (Quiver's definition).
+DC_INSIDER_COLUMNS = [
+    "ticker",
+    "congress_rank",
+    "lobbying_rank",
+    "contracts_rank",
+    "score",
+    "missing_sources",
+]
+_DC_METRICS = (
+    ("congress_trades", None, "congress_rank"),
+    ("lobbying", "amount", "lobbying_rank"),
+    ("gov_contracts", "amount", "contracts_rank"),
+)
 
-    Rule on ``as_of``, with rows known in ``(as_of - window_days, as_of]`` (default 365):
+
+def dc_insider_scores(
+    data: Mapping[str, pd.DataFrame],
+    as_of: pd.Timestamp,
+    window_days: int = DC_INSIDER_WINDOW_DAYS,
+) -> pd.DataFrame:
+    """The DC insider score of every ticker on ``as_of`` (Quiver's definition, rebuilt from
+    its ingredients), from rows known in ``(as_of - window_days, as_of]``:
 
     1. Three metrics per ticker: the number of congressional trades disclosed
        (``congress_trades`` rows, any side), the total lobbying spend (Σ ``lobbying.amount``)
@@ -216,39 +232,55 @@ def dc_insider_score(
     2. Each metric becomes a percentile rank among the tickers where it is ``> 0``:
        ``rank / n`` with ranks 1..n ascending (ties get their average rank), so the largest
        value ranks 1. A ticker absent from a source, or with a metric ``<= 0``, ranks 0.
-    3. Score = 100 × the mean of the three percentile ranks (0-100).
-    4. Hold the ``top_n`` (30) highest scores, equal weight ``1/top_n``.
+    3. ``score`` = 100 × the mean of the three percentile ranks (0-100).
 
-    A source with no rows in the window contributes 0 to every ticker (said in the note).
+    Columns :data:`DC_INSIDER_COLUMNS`, one row per ticker with a positive score, best first
+    (ties by ticker); ``missing_sources`` names the sources without rows in the window (","
+    separated, on every row). No rows at all when no source has any.
     """
     as_of = pd.Timestamp(as_of)
-    days = int(spec.params.get("window_days", DC_INSIDER_WINDOW_DAYS))
-    metrics: dict[str, pd.Series] = {}
+    ranks: dict[str, pd.Series] = {}
     missing: list[str] = []
-    for name, measure in (
-        ("congress_trades", None),
-        ("lobbying", "amount"),
-        ("gov_contracts", "amount"),
-    ):
+    for name, measure, column in _DC_METRICS:
         frame = _source(data, name)
-        recent = None if frame is None else window(frame, as_of, days)
+        recent = None if frame is None else window(frame, as_of, window_days)
         if recent is None or recent.empty:
             missing.append(name)
             continue
         grouped = recent.groupby("ticker")
-        metrics[name] = grouped.size().astype(float) if measure is None else grouped[measure].sum()
-    if not metrics:
+        metric = grouped.size().astype(float) if measure is None else grouped[measure].sum()
+        ranks[column] = percentile_rank(metric)
+    tickers = sorted(set().union(*(rank.index for rank in ranks.values())))
+    frame = pd.DataFrame({"ticker": pd.Series(tickers, dtype=object)})
+    for _, _, column in _DC_METRICS:
+        rank = ranks.get(column, pd.Series(dtype=float))
+        frame[column] = rank.reindex(tickers, fill_value=0.0).to_numpy(dtype=float)
+    frame["score"] = 100.0 * frame[[c for _, _, c in _DC_METRICS]].sum(axis=1) / 3.0
+    frame["missing_sources"] = ",".join(missing)
+    frame = frame.sort_values(["score", "ticker"], ascending=[False, True], kind="mergesort")
+    return frame[DC_INSIDER_COLUMNS].reset_index(drop=True)
+
+
+def dc_insider_score(
+    data: Mapping[str, pd.DataFrame], as_of: pd.Timestamp, spec: StrategySpec
+) -> Sleeve:
+    """Long the ``top_n`` (30) highest DC insider scores, equal weight ``1/top_n``.
+
+    Reads ``data["dc_insider_scores"]`` (the derived asset, :func:`dc_insider_scores` stored
+    per day with a ``date`` column): the newest day on or before ``as_of``. A source that had
+    no rows in the score's window is named in the note.
+    """
+    as_of = pd.Timestamp(as_of)
+    scores = _source(data, "dc_insider_scores")
+    if scores is not None and "date" in scores.columns:
+        days = scores["date"][scores["date"] <= as_of]
+        scores = scores[scores["date"] == days.max()] if len(days) else None
+    if scores is None or scores.empty:
         return Sleeve.empty(
-            as_of,
-            f"no congressional trades, lobbying or contracts known in the {days} days to "
-            f"{_day(as_of)}",
+            as_of, f"no congressional trades, lobbying or contracts known to {_day(as_of)}"
         )
-    ranks = [percentile_rank(values) for values in metrics.values()]
-    tickers = sorted(set().union(*(rank.index for rank in ranks)))
-    total = sum(rank.reindex(tickers, fill_value=0.0) for rank in ranks)
-    scores = 100.0 * total / 3.0
     sleeve = ranked_sleeve(
-        scores,
+        pd.Series(scores["score"].to_numpy(), index=scores["ticker"].to_numpy()),
         data,
         as_of,
         spec,
@@ -256,8 +288,9 @@ def dc_insider_score(
         short="only {k} of {top_n} tickers have a positive DC insider score; the rest is cash",
         empty=f"no ticker has a positive DC insider score on {_day(as_of)}",
     )
+    missing = str(scores["missing_sources"].iloc[0])
     if missing:
-        gap = f"no {', '.join(missing)} rows in the {days} days to {_day(as_of)}"
+        gap = f"no {missing.replace(',', ', ')} rows in the score's window to {_day(as_of)}"
         note = f"{sleeve.note}; {gap}" if sleeve.note else gap
         sleeve = dataclasses.replace(sleeve, note=note)
     return sleeve

@@ -116,13 +116,13 @@ STRATEGIES: tuple[StrategySpec, ...] = (
     StrategySpec(
         name="dc_insider_score",
         title="DC Insider Score Tilt",
-        sources=("congress_trades", "lobbying", "gov_contracts"),
+        sources=("dc_insider_scores",),
         rule=RebalanceRule.WEEKLY_MONDAY,
         top_n=30,
-        lookback_sessions=260,
+        lookback_sessions=1,
         signal=alt_signals.dc_insider_score,
-        weighting="equal weight, top 30 by DC insider score",
-        params={"window_days": 365},
+        weighting="equal weight, top 30 by DC insider score (the dc_insider_scores asset)",
+        params={"window_days": alt_signals.DC_INSIDER_WINDOW_DAYS},
     ),
     StrategySpec(
         name="gov_contracts_momentum",

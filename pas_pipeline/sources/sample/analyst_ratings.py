@@ -14,10 +14,10 @@ Universe size, seed and "today" come from the Yahoo sample's configuration
 (:func:`pas_pipeline.sources.sample.yahoo.configure_sample_market`), so every source
 describes the same universe; nothing after "today" is served.
 
-History is synthetic and deterministic per (ticker, year): it starts on 2018-01-01 and does
+History is synthetic and deterministic per (ticker, year): it starts on 2022-01-01 and does
 not change when "today" moves. Each ticker is covered by a fixed set of firms (3 for the
 smallest companies, up to 28 for the largest: ``3 + 25 * (market_cap / 3.5e12) ** 0.3``),
-and each covering firm issues about 4 rating actions a year (a Poisson number of actions
+and each covering firm issues about 2 rating actions a year (a Poisson number of actions
 per ticker and year, on uniformly drawn days, by uniformly drawn covering firms): 45% maintains,
 10% reiterates, 15% upgrades, 15% downgrades, 15% initiations, with grades from the firm's
 own three-step scale (an upgrade moves one step up, a downgrade one step down). Timestamps
@@ -44,12 +44,12 @@ from pas_pipeline.sources.sample.yahoo import sample_config
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
 
 NEW_YORK = ZoneInfo("America/New_York")
-HISTORY_START = dt.date(2018, 1, 1)
+HISTORY_START = dt.date(2022, 1, 1)
 MODULE = "upgradeDowngradeHistory"
 MAX_AGE_SECONDS = 86400
 TOP_MARKET_CAP = 3.5e12
 MIN_FIRMS = 3
-ACTIONS_PER_FIRM_PER_YEAR = 4.0
+ACTIONS_PER_FIRM_PER_YEAR = 2.0
 ACTION_SHARES = {"main": 0.45, "reit": 0.10, "up": 0.15, "down": 0.15, "init": 0.15}
 BURST_COUNT = 4
 BURST_POOL = 200
