@@ -9,10 +9,11 @@ export DAGSTER_HOME ?= $(PAS_HOME)/dagster
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help install demo test lint bench dev docs docs-serve clean
+.PHONY: help install demo demo-alpaca test lint bench dev docs docs-serve clean
 
 help:
 	@echo "make demo   - set up and run one rebalance end to end (sample data, simulated broker)"
+	@echo "make demo-alpaca - the demo against a local fake Alpaca server (alpaca-py over HTTP)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make dev    - Dagster UI and daemon on http://$(HOST):$(PORT)"
 	@echo "make bench  - performance benchmarks with ratios against peer libraries"
@@ -41,6 +42,10 @@ $(BENCH_VENV)/.installed: $(BIN)/uv requirements-bench.lock pyproject.toml
 
 demo: install
 	$(BIN)/pas demo
+
+# The same demo, with orders sent by alpaca-py over HTTP to a local fake Alpaca paper account.
+demo-alpaca: install
+	$(BIN)/pas demo --broker fake-alpaca
 
 test: install
 	$(BIN)/python -m pytest

@@ -4,15 +4,26 @@ shows or sets the kill switch; ``pas instance`` prepares ``$DAGSTER_HOME``."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import os
 import sys
 
-from pas_pipeline.config import Settings
+from pas_pipeline.config import BrokerKind, Secret, Settings
 from pas_pipeline.instance import prepare_dagster_home
 
 
 def _demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    if args.broker == "fake-alpaca":
+        return _demo_on_fake_alpaca(settings, args.date)
+    if args.broker:
+        settings = dataclasses.replace(settings, broker=BrokerKind(args.broker))
+    _run_demo(settings, args.date)
+    return 0
+
+
+def _run_demo(settings: Settings, today: dt.date | None, before_execution=None) -> None:
     home = prepare_dagster_home(settings)
     import dagster as dg
 
@@ -21,8 +32,37 @@ def _demo(args: argparse.Namespace) -> int:
     from pas_pipeline.demo_report import format_report
 
     with dg.DagsterInstance.get() as instance:
-        result = run_demo(build_definitions(settings), instance, today=args.date)
+        result = run_demo(build_definitions(settings), instance, today, before_execution)
     print(format_report(result, settings, home))
+
+
+def _demo_on_fake_alpaca(settings: Settings, today: dt.date | None) -> int:
+    """The demo with orders sent by the real alpaca-py client over HTTP to a local fake
+    Alpaca paper account (1,000,000 USD) that fills at the session's closes."""
+    import duckdb
+
+    from pas_pipeline.execution.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlpaca
+
+    with FakeAlpaca(cash="1000000") as fake:
+        os.environ["ALPACA_API_KEY"], os.environ["ALPACA_API_SECRET"] = TEST_KEY_ID, TEST_SECRET
+        settings = dataclasses.replace(
+            settings,
+            broker=BrokerKind.ALPACA,
+            alpaca_api_key=Secret(TEST_KEY_ID),
+            alpaca_api_secret=Secret(TEST_SECRET),
+            alpaca_url_override=fake.base_url,
+        )
+
+        def fill_at_the_closes(day: dt.date) -> None:
+            with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+                closes = conn.execute(
+                    "select ticker, close from public.prices where date = ?", [day]
+                ).fetchall()
+            for ticker, close in closes:
+                fake.set_price(ticker, repr(float(close)))
+
+        _run_demo(settings, today, fill_at_the_closes)
+        print(f"Broker     fake Alpaca paper account at {fake.base_url} (alpaca-py over HTTP)")
     return 0
 
 
@@ -53,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         type=dt.date.fromisoformat,
         default=None,
         help="pretend today is this date (YYYY-MM-DD); default: today",
+    )
+    demo.add_argument(
+        "--broker",
+        choices=[kind.value for kind in BrokerKind] + ["fake-alpaca"],
+        default=None,
+        help="where orders go; fake-alpaca: alpaca-py over HTTP to a local fake paper account "
+        "(default: PAS_BROKER, i.e. the simulated broker)",
     )
     demo.set_defaults(handler=_demo)
     state = commands.add_parser(

@@ -71,6 +71,9 @@ class Settings:
     alpaca_api_secret: Secret | None = None
     alpaca_base_url: str = PAPER_BASE_URL
     allow_live_trading: bool = False
+    alpaca_url_override: str | None = None
+    """A local stand-in for Alpaca (``pas demo --broker fake-alpaca``); always paper. Not read
+    from the environment: only code that starts such a server sets it."""
     reddit_client_id: Secret | None = None
     reddit_client_secret: Secret | None = None
     quiver_api_token: Secret | None = None

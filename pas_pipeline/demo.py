@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
@@ -130,7 +131,10 @@ def missing_history(
 
 
 def run_demo(
-    defs: dg.Definitions, instance: dg.DagsterInstance, today: dt.date | None = None
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    today: dt.date | None = None,
+    before_execution: Callable[[dt.date], None] | None = None,
 ) -> DemoResult:
     as_of = latest_rebalance_date(today or dt.date.today())
     start = shift_trading_days(as_of, -HISTORY_SESSIONS)
@@ -155,6 +159,8 @@ def run_demo(
         run_config=QUIET,
         tags={"pas/strategies": ",".join(due_strategies(as_of))},
     )
+    if before_execution is not None:  # e.g. give a stand-in broker the session's prices
+        before_execution(as_of)
     execution_run_id = launch_execution(defs, instance, rebalance.run_id)
     target = rebalance.asset_value("target_weights")
     orders = recorded_orders(defs, execution_run_id, instance)

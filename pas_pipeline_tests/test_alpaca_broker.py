@@ -1,7 +1,7 @@
 """AlpacaBroker: the real alpaca-py client over HTTP against a local fake Alpaca server.
 
 Nothing in the client is mocked: requests go through alpaca-py's ``TradingClient`` and
-``requests`` to :mod:`pas_pipeline_tests.fake_alpaca`. alpaca-py's own retry wait is set to
+``requests`` to :mod:`pas_pipeline.execution.fake_alpaca`. alpaca-py's own retry wait is set to
 0 s and the HTTP timeout to 0.25 s, so the suite has no long sleeps.
 """
 
@@ -30,11 +30,11 @@ from pas_pipeline.execution.broker import (
     DuplicateClientOrderIdError,
     OrderOutcomeUnknownError,
 )
+from pas_pipeline.execution.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlpaca, Fault
 from pas_pipeline.execution.ids import client_order_id_prefix
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.model import Account, PlannedOrder, Position
 from pas_pipeline.execution.submit import execute_plan
-from pas_pipeline_tests.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlpaca, Fault
 from pas_pipeline_tests.orders import planned_order
 
 CLIENT_TIMEOUT = 0.25

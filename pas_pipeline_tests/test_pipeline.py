@@ -1,15 +1,19 @@
 """The Dagster shell end to end on a temporary warehouse: demo, lineage, blocking checks."""
 
+import dataclasses
 import datetime as dt
+import shutil
 
 import dagster as dg
 import duckdb
 import httpx
 import pytest
 
+from pas_pipeline.config import BrokerKind, Secret
 from pas_pipeline.defs import performance
 from pas_pipeline.defs.definitions import build_definitions
 from pas_pipeline.demo import run_demo
+from pas_pipeline.execution.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlpaca
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.model import OrderLimits, PlannedOrder
 from pas_pipeline.execution.simulated import SimulatedBroker
@@ -234,3 +238,42 @@ def test_the_demo_backfills_each_alt_data_asset_as_deep_as_its_strategies_look()
     assert alt_data_sessions("congress_trades") == 260 + 25  # the politician sleeves
     assert alt_data_sessions("dc_insider_scores") == 1 + 6
     assert alt_data_sessions("gov_contracts") == 7 + 260  # what the derived scores read
+
+
+def test_the_demo_target_trades_through_alpaca_py_against_the_fake_alpaca_server(
+    demo, settings, tmp_path
+):
+    """Same target, other broker: the real alpaca-py client over HTTP to a local fake paper
+    account (what ``pas demo --broker fake-alpaca`` does), then a clean reconciliation."""
+    home = tmp_path / "pas_home"
+    home.mkdir()
+    shutil.copy(settings.warehouse_path, home / "warehouse.duckdb")
+    closes = dict(
+        warehouse_rows(
+            settings, "select ticker, close from public.prices where date = ?", [REBALANCE_FRIDAY]
+        )
+    )
+    with FakeAlpaca(cash="1000000", prices={t: repr(c) for t, c in closes.items()}) as fake:
+        alpaca = dataclasses.replace(
+            small_settings(home),
+            broker=BrokerKind.ALPACA,
+            alpaca_api_key=Secret(TEST_KEY_ID),
+            alpaca_api_secret=Secret(TEST_SECRET),
+            alpaca_url_override=fake.base_url,
+        )
+        defs = build_definitions(alpaca)
+        with dg.DagsterInstance.ephemeral() as instance, pytest.MonkeyPatch.context() as env:
+            env.setenv("ALPACA_API_KEY", TEST_KEY_ID)
+            env.setenv("ALPACA_API_SECRET", TEST_SECRET)
+            config = {"partition_date": REBALANCE_FRIDAY.isoformat(), "poll_timeout_seconds": 0}
+            assert defs.resolve_job_def("execute_orders_job").execute_in_process(
+                instance=instance, run_config={"ops": {"execute_orders": {"config": config}}}
+            ).success
+            session = {"ops": {"account_positions": {"config": {"session": "2024-07-05"}}}}
+            assert defs.resolve_job_def("reconcile").execute_in_process(
+                instance=instance, run_config=session
+            ).success
+        placed = fake.orders()
+    assert len(placed) == len(demo.orders)
+    assert {o["status"] for o in placed} == {"filled"}
+    assert {o["symbol"] for o in placed} == set(demo.orders["symbol"])

@@ -143,6 +143,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
             else None,
             alpaca_base_url=settings.alpaca_base_url,
             allow_live_trading=settings.allow_live_trading,
+            alpaca_url_override=settings.alpaca_url_override,
         ),
     }
 

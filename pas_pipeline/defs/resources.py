@@ -145,6 +145,7 @@ class BrokerResource(dg.ConfigurableResource):
     alpaca_api_secret: str | None = None
     alpaca_base_url: str = PAPER_BASE_URL
     allow_live_trading: bool = False
+    alpaca_url_override: str | None = None
 
     def open(self) -> Broker:
         """The configured broker; Alpaca's live host is refused unless live trading is
@@ -161,4 +162,5 @@ class BrokerResource(dg.ConfigurableResource):
             alpaca_base_url=self.alpaca_base_url,
             allow_live_trading=self.allow_live_trading,
         )
-        return AlpacaBroker.from_settings(settings)  # only Alpaca's paper or live host
+        # only Alpaca's paper or live host, or a local stand-in that always counts as paper
+        return AlpacaBroker.from_settings(settings, url_override=self.alpaca_url_override)
