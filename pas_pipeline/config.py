@@ -79,6 +79,7 @@ class Settings:
     quiver_api_token: Secret | None = None
     openfda_api_key: Secret | None = None
     api_token: Secret | None = None
+    alert_webhook_url: Secret | None = None
     trace_exporter: str = "none"
 
     @property
@@ -122,5 +123,6 @@ class Settings:
             quiver_api_token=_secret(env, "QUIVER_API_TOKEN"),
             openfda_api_key=_secret(env, "OPENFDA_API_KEY"),
             api_token=_secret(env, "API_TOKEN"),
+            alert_webhook_url=_secret(env, "PAS_ALERT_WEBHOOK_URL"),
             trace_exporter=trace_exporter_from_env(env),
         )

@@ -15,6 +15,7 @@ from pas_pipeline.defs import (
     portfolio,
     search_interest,
 )
+from pas_pipeline.defs.alerts import AlertsResource, alert_on_run_failure, risk_alerts_sensor
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
 from pas_pipeline.defs.execution import (
     ORDERS_ASSET,
@@ -113,6 +114,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
             database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA
         ),
         "warehouse": WarehouseReader(database=str(settings.warehouse_path)),
+        "alerts": AlertsResource(
+            webhook_url=_secret_env("PAS_ALERT_WEBHOOK_URL") if settings.alert_webhook_url else None
+        ),
         "observability": ObservabilityResource(
             trace_exporter=settings.trace_exporter, metrics_dir=str(settings.metrics_dir)
         ),
@@ -181,7 +185,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             reconcile_schedule,
             *(build_schedule(spec, rebalance_job) for spec in STRATEGIES),
         ],
-        sensors=[build_execution_sensor(rebalance_job), build_reconcile_sensor(execute_orders_job)],
+        sensors=[
+            build_execution_sensor(rebalance_job),
+            build_reconcile_sensor(execute_orders_job),
+            alert_on_run_failure,
+            risk_alerts_sensor,
+        ],
         resources=build_resources(settings),
         executor=dg.in_process_executor,
     )

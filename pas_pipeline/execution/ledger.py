@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 import psycopg
 
+from pas_pipeline.alerts import Alert
 from pas_pipeline.config import Secret
 from pas_pipeline.execution.ids import as_date, canonical_json
 from pas_pipeline.execution.migrations import apply_migrations
@@ -515,6 +516,42 @@ class Ledger:
                 "VALUES (?, ?, ?, ?)",
                 rows,
             )
+
+    def record_alert(self, alert: Alert) -> bool:
+        """Store ``alert`` once (by its id); True when it is new."""
+        with self._db.transaction() as tx:
+            known = tx.fetchone("SELECT 1 FROM alerts WHERE alert_id = ?", [alert.alert_id])
+            if known:
+                return False
+            tx.execute(
+                "INSERT INTO alerts (alert_id, kind, subject, severity, message, raised_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    alert.alert_id,
+                    alert.kind,
+                    alert.subject,
+                    alert.severity,
+                    alert.message,
+                    self._clock(),
+                ],
+            )
+        return True
+
+    def mark_alert_delivered(self, alert_id: str) -> None:
+        """Note that the webhook accepted the alert ``alert_id``."""
+        with self._db.transaction() as tx:
+            tx.execute(
+                "UPDATE alerts SET delivered_at = ? WHERE alert_id = ?", [self._clock(), alert_id]
+            )
+
+    def alerts(self, undelivered_only: bool = False) -> pd.DataFrame:
+        """Recorded alerts, oldest first (only those the webhook has not accepted yet when
+        ``undelivered_only``)."""
+        where = " WHERE delivered_at IS NULL" if undelivered_only else ""
+        return self._frame(
+            "SELECT alert_id, kind, subject, severity, message, raised_at, delivered_at "
+            f"FROM alerts{where} ORDER BY raised_at, alert_id"
+        )
 
     def set_trading_state(self, state: TradingState | str, reason: str) -> None:
         """Set the kill switch (ACTIVE, REDUCE_ONLY or HALTED) with a non-empty reason."""

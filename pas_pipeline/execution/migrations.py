@@ -98,6 +98,21 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             PRIMARY KEY (as_of, source))""",
         ),
     ),
+    (
+        3,
+        (
+            # Alerts raised by the sensors (pas_pipeline.alerts); delivered_at is set once the
+            # webhook accepted one.
+            """CREATE TABLE alerts (
+            alert_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            severity TEXT NOT NULL CHECK (severity IN ('warning', 'critical')),
+            message TEXT NOT NULL,
+            raised_at TIMESTAMPTZ NOT NULL,
+            delivered_at TIMESTAMPTZ)""",
+        ),
+    ),
 ]
 
 _CREATE_VERSIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (
