@@ -2,6 +2,7 @@
 target weights (risk-parity pass and VaR budget), each a thin call into
 ``pas_pipeline.portfolio.allocation``."""
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from pas_pipeline.defs.portfolio import (
     stacked_sleeves,
 )
 from pas_pipeline.defs.resources import WarehouseReader
+from pas_pipeline.observability.metrics import record_var
 from pas_pipeline.portfolio import allocation as alloc
 from pas_pipeline.portfolio.capital import performance_tilted_capital
 from pas_pipeline.portfolio.combine import combine_sleeves, equal_risk_capital, latest_sleeves
@@ -202,6 +204,8 @@ def target_weights(
     )
     previous = warehouse.latest_before("target_weights", as_of)
     metadata = _metadata(frame, final, budget, cov, daily, previous, capital)
+    if math.isfinite(budget.var_after):
+        record_var(budget.var_after)
     yield from validated(frame, {n: c.validate for n, c in TARGET_CHECKS.items()}, metadata)
 
 

@@ -13,12 +13,15 @@ import pandas as pd
 from pas_pipeline.calendar import trading_days
 from pas_pipeline.defs.market_data import partition_dates
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
-from pas_pipeline.strategies.alt_signals import DC_INSIDER_WINDOW_DAYS, dc_insider_scores
+from pas_pipeline.strategies.alt_signals import dc_insider_scores
+from pas_pipeline.strategies.registry import STRATEGIES_BY_NAME
 from pas_pipeline.strategies.run import known_on
 
 WINDOW_SESSIONS = 260
 """Sessions of each source loaded: more than the 365 calendar days of the score's window."""
 SOURCES = ("congress_trades", "lobbying", "gov_contracts")
+WINDOW_DAYS = int(STRATEGIES_BY_NAME["dc_insider_score"].params["window_days"])
+"""Calendar days of rows the score ranks (the registry row's ``window_days``)."""
 
 
 @dg.asset(
@@ -42,7 +45,7 @@ def dc_insider_scores_asset(
     for session in trading_days(first, last):
         day = pd.Timestamp(session)
         known = {name: known_on(frame, day) for name, frame in sources.items()}
-        daily.append(dc_insider_scores(known, day, DC_INSIDER_WINDOW_DAYS).assign(date=day))
+        daily.append(dc_insider_scores(known, day, WINDOW_DAYS).assign(date=day))
     scores = pd.concat(daily, ignore_index=True)
     scores = scores[["date", *scores.columns.drop("date")]]
     missing = scores["missing_sources"].iloc[-1] if len(scores) else ",".join(SOURCES)

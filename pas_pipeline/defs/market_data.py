@@ -7,8 +7,10 @@ import dagster as dg
 import pandas as pd
 
 from pas_pipeline.defs.checks import blocking_check_spec, validated
+from pas_pipeline.defs.observability import compute_span
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import DataSourcesResource
+from pas_pipeline.observability.metrics import record_rows_ingested
 from pas_pipeline.schemas import PRICES_SCHEMA, validate_frame
 from pas_pipeline.sources.yahoo import fetch_prices
 
@@ -48,7 +50,7 @@ def prices(
     chart API; one partition per trading day, a range of days in a single backfill run."""
     start, end = partition_dates(context)
     symbols = sorted(set(universe["ticker"]) | set(data_sources.etfs()["ticker"]))
-    with data_sources.yahoo() as client:
+    with compute_span(context, "prices"), data_sources.yahoo() as client:
         result = fetch_prices(client, symbols, start, end)
     frame = result.frame
     if result.missing:
@@ -66,3 +68,4 @@ def prices(
             "coverage": float(frame["ticker"].nunique() / max(len(symbols), 1)),
         },
     )
+    record_rows_ingested("prices", len(frame))

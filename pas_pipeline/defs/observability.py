@@ -7,12 +7,17 @@ what it recorded to ``$PAS_HOME/metrics/<run id>-<pid>.prom``
 (:func:`pas_pipeline.observability.metrics.write_process_metrics`).
 """
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import dagster as dg
 
 from pas_pipeline.observability.metrics import write_process_metrics
-from pas_pipeline.observability.tracing import configure_tracing, install_trace_log_records
+from pas_pipeline.observability.tracing import (
+    asset_span,
+    configure_tracing,
+    install_trace_log_records,
+)
 
 
 class ObservabilityResource(dg.ConfigurableResource):
@@ -42,3 +47,16 @@ def write_metrics_on_failure(context: dg.HookContext) -> None:
 
 
 METRICS_HOOKS = {write_metrics_on_success, write_metrics_on_failure}
+
+
+def partition_label(context: dg.AssetExecutionContext) -> str | None:
+    """The run's partition key, ``first..last`` for a range, None when unpartitioned."""
+    if not context.has_partition_key_range:
+        return None
+    keys = context.partition_key_range
+    return keys.start if keys.start == keys.end else f"{keys.start}..{keys.end}"
+
+
+def compute_span(context: dg.AssetExecutionContext, name: str) -> AbstractContextManager:
+    """An ``asset.compute`` span for ``name`` and the run's partition (or range)."""
+    return asset_span(name, partition_label(context))

@@ -275,6 +275,13 @@ def record_portfolio(
         _touch(VAR_95)
 
 
+def record_var(var_95: float) -> None:
+    """Set the one-day 95% VaR gauge (fraction of equity, positive = loss) of the newest
+    target weights."""
+    VAR_95.set(_finite("var_95", var_95))
+    _touch(VAR_95)
+
+
 def record_trading_state(state: str | Enum) -> None:
     """Set ``pas_trading_state{state=...}`` to 1 for ``state`` (a ``TradingState`` or its
     name) and 0 for the other states."""
