@@ -203,6 +203,15 @@ def test_reconciliation_writes_the_end_of_day_snapshot_that_realised_performance
     assert frame[["sleeve", "days"]].values.tolist()[0] == ["total", 0]
     assert frame["value"].iloc[0] == pytest.approx(equity, rel=1e-12)
 
+    statistics = defs.resolve_job_def("daily_statistics_job").execute_in_process(
+        instance=instance, partition_key="2024-07-05"
+    )
+    metadata = statistics.asset_materializations_for_node("daily_statistics")[0].metadata
+    assert metadata["positions"].value == len(positions)
+    invested = float(positions["market_value"].sum())
+    assert metadata["gross_exposure"].value == pytest.approx(invested / equity, rel=1e-12)
+    assert 0 < metadata["var_95"].value <= metadata["cvar_95"].value
+
 
 def test_reconciliation_passes_after_the_demo_and_catches_a_position_changed_behind_its_back(
     demo, defs, instance, settings

@@ -9,6 +9,7 @@ from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
 from pas_pipeline.config import Settings
 from pas_pipeline.defs import (
     allocation,
+    daily_statistics,
     dc_insider,
     market_data,
     performance,
@@ -169,6 +170,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             allocation.min_max_weights,
             allocation.target_weights,
             ORDERS_ASSET,
+            daily_statistics.daily_statistics_asset,
             account_positions,
         ],
         jobs=[
@@ -178,11 +180,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             execute_orders_job,
             set_trading_state_job,
             reconcile_job,
+            daily_statistics.daily_statistics_job,
         ],
         schedules=[
             daily_ingest_schedule(market_data_job, "0 17 * * 1-5"),
             daily_ingest_schedule(alt_data_job, "15 17 * * 1-5"),
             reconcile_schedule,
+            daily_statistics.daily_statistics_schedule,
             *(build_schedule(spec, rebalance_job) for spec in STRATEGIES),
         ],
         sensors=[

@@ -270,12 +270,18 @@ def handle_chart_request(request: httpx.Request) -> httpx.Response:
     """Answer one chart request from the configured sample market (see the module docstring).
 
     Quote-summary paths (``/v10/finance/quoteSummary/...``, same host) are answered by
-    :func:`pas_pipeline.sources.sample.analyst_ratings.handle_quote_summary_request`.
+    :func:`pas_pipeline.sources.sample.analyst_ratings.handle_quote_summary_request`, the
+    quote path (``/v7/finance/quote``) by
+    :func:`pas_pipeline.sources.sample.sp1500.handle_quote_request`.
     """
     if request.url.path.startswith("/v10/finance/quoteSummary/"):
         from pas_pipeline.sources.sample import analyst_ratings  # imports this module
 
         return analyst_ratings.handle_quote_summary_request(request)
+    if request.url.path == "/v7/finance/quote":
+        from pas_pipeline.sources.sample import sp1500  # imports this module
+
+        return sp1500.handle_quote_request(request)
     match = _CHART_PATH.match(request.url.path)
     if request.method != "GET" or match is None:
         return _json_response(
