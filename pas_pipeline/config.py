@@ -58,6 +58,13 @@ def _secret(env: Mapping[str, str], name: str) -> Secret | None:
     return Secret(value) if value else None
 
 
+class PriceSource(StrEnum):
+    """Where daily bars come from (the same tidy frame either way)."""
+
+    YAHOO = "yahoo"
+    ALPACA = "alpaca"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the pipeline, with its default. See ``docs/configuration.md``."""
@@ -66,6 +73,7 @@ class Settings:
     data_mode: DataMode = DataMode.SAMPLE
     broker: BrokerKind = BrokerKind.SIMULATED
     sample_universe_size: int = 1500
+    price_source: PriceSource = PriceSource.YAHOO
     pg_uri: Secret | None = None
     alpaca_api_key: Secret | None = None
     alpaca_api_secret: Secret | None = None
@@ -113,6 +121,9 @@ class Settings:
             data_mode=DataMode(env.get("PAS_DATA_MODE", "sample").strip().lower() or "sample"),
             broker=BrokerKind(env.get("PAS_BROKER", "simulated").strip().lower() or "simulated"),
             sample_universe_size=int(env.get("PAS_SAMPLE_UNIVERSE_SIZE", "1500")),
+            price_source=PriceSource(
+                env.get("PAS_PRICE_SOURCE", "yahoo").strip().lower() or "yahoo"
+            ),
             pg_uri=_secret(env, "PG_URI"),
             alpaca_api_key=_secret(env, "ALPACA_API_KEY"),
             alpaca_api_secret=_secret(env, "ALPACA_API_SECRET"),

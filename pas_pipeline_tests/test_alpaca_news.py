@@ -292,27 +292,27 @@ def tickers() -> list[str]:
     return list(sample_universe(SIZE, 7)["ticker"])
 
 
-def test_importing_the_sample_registers_a_path_dispatcher_for_news_only() -> None:
+def test_importing_the_sample_registers_a_path_dispatcher_with_the_news_route() -> None:
     assert SAMPLE_HANDLERS["data.alpaca.markets"] is sample_news.handle_request
-    assert set(sample_news.ROUTES) == {"/v1beta1/news"}
+    assert sample_news.ROUTES["/v1beta1/news"] is sample_news.news_response
     with httpx.Client(transport=httpx.MockTransport(sample_news.handle_request)) as raw:
-        answer = raw.get("https://data.alpaca.markets/v2/stocks/bars")
+        answer = raw.get("https://data.alpaca.markets/v2/no/such/path")
     assert answer.status_code == 404 and answer.json()["code"] == 40410000
 
 
 def test_a_route_added_by_another_module_is_served() -> None:
-    def bars(request: httpx.Request) -> httpx.Response:
-        return json_response({"bars": {}, "next_page_token": None})
+    def other(request: httpx.Request) -> httpx.Response:
+        return json_response({"other": [], "next_page_token": None})
 
-    sample_news.ROUTES["/v2/stocks/bars"] = bars
+    sample_news.ROUTES["/v2/other"] = other
     try:
         with httpx.Client(transport=httpx.MockTransport(sample_news.handle_request)) as raw:
-            assert raw.get("https://data.alpaca.markets/v2/stocks/bars").json() == {
-                "bars": {},
+            assert raw.get("https://data.alpaca.markets/v2/other").json() == {
+                "other": [],
                 "next_page_token": None,
             }
     finally:
-        del sample_news.ROUTES["/v2/stocks/bars"]
+        del sample_news.ROUTES["/v2/other"]
 
 
 def test_sample_round_trip_is_deterministic_and_passes_the_schema(sample: AlpacaNewsClient) -> None:

@@ -124,6 +124,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "data_sources": DataSourcesResource(
             mode=settings.data_mode.value,
             sample_universe_size=settings.sample_universe_size,
+            price_source=settings.price_source.value,
             quiver_api_token=_secret_env("QUIVER_API_TOKEN") if settings.quiver_api_token else None,
             reddit_client_id=_secret_env("REDDIT_CLIENT_ID") if settings.reddit_client_id else None,
             reddit_client_secret=_secret_env("REDDIT_CLIENT_SECRET")

@@ -12,15 +12,20 @@ from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import DataSourcesResource
 from pas_pipeline.observability.metrics import record_rows_ingested
 from pas_pipeline.schemas import PRICES_SCHEMA, validate_frame
-from pas_pipeline.sources.yahoo import fetch_prices
 
 
 @dg.asset(group_name="reference_data", kinds={"duckdb"})
 def universe(data_sources: DataSourcesResource) -> dg.Output[pd.DataFrame]:
     """Stocks the strategies choose from, with sector and market capitalisation (USD)."""
     frame = data_sources.universe()
+    by_index = frame["index"].value_counts().sort_index()
     return dg.Output(
-        frame, metadata={"names": len(frame), "sectors": int(frame["sector"].nunique())}
+        frame,
+        metadata={
+            "names": len(frame),
+            "sectors": int(frame["sector"].nunique()),
+            **{f"names/{index}": int(count) for index, count in by_index.items()},
+        },
     )
 
 
@@ -47,11 +52,12 @@ def prices(
     context: dg.AssetExecutionContext, universe: pd.DataFrame, data_sources: DataSourcesResource
 ) -> Iterator[dg.AssetCheckResult | dg.Output]:
     """Daily OHLCV and adjusted close (USD) of the universe and the sector ETFs, from Yahoo's
-    chart API; one partition per trading day, a range of days in a single backfill run."""
+    chart API or Alpaca's bars (``PAS_PRICE_SOURCE``); one partition per trading day, a range
+    of days in a single backfill run."""
     start, end = partition_dates(context)
     symbols = sorted(set(universe["ticker"]) | set(data_sources.etfs()["ticker"]))
-    with compute_span(context, "prices"), data_sources.yahoo() as client:
-        result = fetch_prices(client, symbols, start, end)
+    with compute_span(context, "prices"):
+        result = data_sources.prices(symbols, start, end)
     frame = result.frame
     if result.missing:
         context.log.warning(
@@ -59,7 +65,7 @@ def prices(
         )
     yield from validated(
         frame,
-        {"prices_schema": lambda f: validate_frame(PRICES_SCHEMA, f, "yahoo")},
+        {"prices_schema": lambda f: validate_frame(PRICES_SCHEMA, f, data_sources.price_source)},
         metadata={
             "rows": len(frame),
             "tickers": int(frame["ticker"].nunique()),

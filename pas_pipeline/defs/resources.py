@@ -4,6 +4,7 @@ Secrets reach resources through ``dagster.EnvVar`` so the UI and run config show
 variable's name, never its value.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -11,11 +12,23 @@ import duckdb
 import pandas as pd
 import praw
 
-from pas_pipeline.config import PAPER_BASE_URL, BrokerKind, DataMode, Secret, Settings
+from pas_pipeline.config import (
+    PAPER_BASE_URL,
+    BrokerKind,
+    DataMode,
+    PriceSource,
+    Secret,
+    Settings,
+)
 from pas_pipeline.execution.alpaca import AlpacaBroker
 from pas_pipeline.execution.broker import Broker
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.sources.alpaca_bars import (
+    AlpacaBarsClient,
+    fetch_alpaca_prices,
+    make_alpaca_bars_client,
+)
 from pas_pipeline.sources.alpaca_news import AlpacaNewsClient, make_alpaca_news_client
 from pas_pipeline.sources.analyst_ratings import (
     AnalystRatingsClient,
@@ -26,9 +39,15 @@ from pas_pipeline.sources.google_trends import GoogleTrendsClient, make_google_t
 from pas_pipeline.sources.openfda import OpenFdaClient, make_openfda_client
 from pas_pipeline.sources.quiver import QuiverClient, make_quiver_client
 from pas_pipeline.sources.reddit import make_reddit
-from pas_pipeline.sources.universe import sample_universe, sector_etfs
+from pas_pipeline.sources.sp1500 import load_sp1500_universe
+from pas_pipeline.sources.universe import sector_etfs
 from pas_pipeline.sources.wikimedia import WikimediaClient, make_wikimedia_client
-from pas_pipeline.sources.yahoo import YahooChartClient, make_yahoo_client
+from pas_pipeline.sources.yahoo import (
+    PriceFetch,
+    YahooChartClient,
+    fetch_prices,
+    make_yahoo_client,
+)
 
 
 class DataSourcesResource(dg.ConfigurableResource):
@@ -37,6 +56,7 @@ class DataSourcesResource(dg.ConfigurableResource):
 
     mode: str = DataMode.SAMPLE.value
     sample_universe_size: int = 1500
+    price_source: str = PriceSource.YAHOO.value
 
     def data_mode(self) -> DataMode:
         return DataMode(self.mode)
@@ -47,6 +67,24 @@ class DataSourcesResource(dg.ConfigurableResource):
     openfda_api_key: str | None = None
     alpaca_api_key: str | None = None
     alpaca_api_secret: str | None = None
+
+    def alpaca_bars(self) -> AlpacaBarsClient:
+        """Alpaca daily bars (the market-data keys of the trading account)."""
+        return make_alpaca_bars_client(
+            self.data_mode(),
+            Secret(self.alpaca_api_key) if self.alpaca_api_key else None,
+            Secret(self.alpaca_api_secret) if self.alpaca_api_secret else None,
+            self.sample_universe_size,
+        )
+
+    def prices(self, symbols: list[str], start: dt.date, end: dt.date) -> PriceFetch:
+        """Daily bars of ``symbols`` over ``start..end`` from ``PAS_PRICE_SOURCE`` (Yahoo's
+        chart API or Alpaca's bars): the same tidy frame either way."""
+        if PriceSource(self.price_source) is PriceSource.ALPACA:
+            with self.alpaca_bars() as client:
+                return fetch_alpaca_prices(client, symbols, start, end)
+        with self.yahoo() as client:
+            return fetch_prices(client, symbols, start, end)
 
     def yahoo(self) -> YahooChartClient:
         return make_yahoo_client(self.data_mode(), universe_size=self.sample_universe_size)
@@ -90,8 +128,10 @@ class DataSourcesResource(dg.ConfigurableResource):
         return make_analyst_ratings_client(self.data_mode(), self.sample_universe_size)
 
     def universe(self) -> pd.DataFrame:
-        """Stocks the pipeline considers (ticker, name, sector, market_cap, wiki_article)."""
-        return sample_universe(self.sample_universe_size)
+        """The S&P 1500 stocks (ticker, name, sector, market_cap USD, wiki_article, index):
+        Wikipedia's three constituent lists and Yahoo's market caps; in sample mode the same
+        code over the sample transport, which serves the generated universe."""
+        return load_sp1500_universe(self.data_mode(), universe_size=self.sample_universe_size)
 
     def etfs(self) -> pd.DataFrame:
         return sector_etfs()

@@ -56,7 +56,7 @@ from pas_pipeline.config import DataMode
 from pas_pipeline.schemas import DAY_COLUMN, FRAME_CHECK_COLUMNS, SYMBOL_COLUMN, TEXT_COLUMN
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, sample_transport, unlimited
-from pas_pipeline.sources.yahoo import YAHOO_POLICY
+from pas_pipeline.sources.yahoo import YAHOO_POLICY, yahoo_symbol
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,8 @@ class AnalystRatingsClient:
         params = {"modules": MODULE, "formatted": "false"}
         if self.crumb:
             params["crumb"] = self.crumb
-        return self.api.get_json(f"{QUOTE_SUMMARY_PATH}{quote(symbol, safe='')}", params)
+        path = f"{QUOTE_SUMMARY_PATH}{quote(yahoo_symbol(symbol), safe='')}"
+        return self.api.get_json(path, params)
 
 
 def _empty_frame() -> pd.DataFrame:

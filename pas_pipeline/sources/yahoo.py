@@ -91,7 +91,18 @@ class YahooChartClient:
             "events": "div,splits",
             "includePrePost": "false",
         }
-        return self.api.get_json(f"/v8/finance/chart/{quote(symbol, safe='')}", params)
+        path = f"/v8/finance/chart/{quote(yahoo_symbol(symbol), safe='')}"
+        return self.api.get_json(path, params)
+
+
+def yahoo_symbol(ticker: str) -> str:
+    """Yahoo's spelling of a ticker: the share-class dot becomes a dash (``BRK.B -> BRK-B``)."""
+    return ticker.replace(".", "-")
+
+
+def pipeline_ticker(symbol: str) -> str:
+    """The pipeline's spelling of a Yahoo symbol (``BRK-B -> BRK.B``)."""
+    return symbol.replace("-", ".")
 
 
 @dataclass(frozen=True)
