@@ -31,6 +31,8 @@ SERVER_STOP_SECONDS = 30
 class ServedUI:
     base_url: str
     token: str
+    metrics_dir: Path
+    """Where run processes write the metric files the served ``/metrics`` merges."""
 
     @property
     def bearer(self) -> dict[str, str]:
@@ -67,7 +69,11 @@ def served_ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedUI]:
             thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
             thread.start()
             try:
-                yield ServedUI(base_url=f"http://127.0.0.1:{port}", token=TOKEN)
+                yield ServedUI(
+                    base_url=f"http://127.0.0.1:{port}",
+                    token=TOKEN,
+                    metrics_dir=settings.metrics_dir,
+                )
             finally:
                 server.should_exit = True
                 thread.join(SERVER_STOP_SECONDS)

@@ -123,6 +123,8 @@ def corrupt_yahoo(monkeypatch):
 
     def negative_closes(request: httpx.Request) -> httpx.Response:
         response = handler(request)
+        if not request.url.path.startswith("/v8/finance/chart/"):
+            return response  # quotes and analyst ratings on the same host stay intact
         payload = response.json()
         quote = payload["chart"]["result"][0]["indicators"]["quote"][0]
         quote["close"] = [-abs(value) for value in quote["close"]]
