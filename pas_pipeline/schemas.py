@@ -15,6 +15,7 @@ from pas_pipeline.sources.errors import PayloadError
 
 _FINITE = pa.Check(np.isfinite, name="finite")
 _PRICE = pa.Column("float64", [pa.Check.gt(0), _FINITE], nullable=False)
+_FINITE_OR_NAN = pa.Check(lambda s: ~np.isinf(s), name="not_infinite")
 
 PRICES_SCHEMA = pa.DataFrameSchema(
     {
@@ -99,6 +100,8 @@ SLEEVE_SCHEMA = pa.DataFrameSchema(
         "ticker": pa.Column(str, pa.Check.str_length(min_value=1), nullable=False),
         "score": pa.Column("float64", nullable=True),
         "weight": _WEIGHT,
+        "view_excess_return": pa.Column("float64", _FINITE_OR_NAN, nullable=True),
+        "view_confidence": pa.Column("float64", [pa.Check.gt(0), pa.Check.lt(1)], nullable=True),
     },
     checks=[
         pa.Check(

@@ -108,3 +108,47 @@ def test_attribution_splits_each_final_weight_by_sleeve_contribution():
     )
     labels = alloc.attribute(pd.Series({"AAA": 0.2}), combined)
     assert labels["AAA"] == "a:0.150000;b:0.050000"
+
+
+def test_each_sleeve_view_carries_its_own_excess_return_and_confidence() -> None:
+    held = pd.DataFrame(
+        {
+            "strategy": ["momentum", "congress", "congress"],
+            "ticker": ["AAA", "AAA", CASH],
+            "weight": [1.0, 0.5, 0.5],
+            "view_excess_return": [0.02, 0.05, np.nan],
+            "view_confidence": [0.5, 0.8, np.nan],
+        }
+    )
+    sigma = pd.DataFrame([[0.04]], index=["AAA"], columns=["AAA"])
+    pi = pd.Series({"AAA": 0.03})
+    pick, views, omega = alloc.view_matrix(held, ["AAA"], pi, 0.02, sigma, tau=0.05)
+    assert pick.to_numpy().tolist() == [[1.0], [1.0]]
+    assert views.to_list() == pytest.approx([0.05, 0.08], abs=1e-15)
+    # tau sigma^2 (1 - c) / c: 0.05 * 0.04 * 1 and 0.05 * 0.04 * 0.25
+    assert omega.to_list() == pytest.approx([0.002, 0.0005], abs=1e-15)
+
+
+def test_the_stored_sleeve_states_its_views() -> None:
+    from pas_pipeline.calendar import RebalanceRule
+    from pas_pipeline.strategies.registry import StrategySpec
+    from pas_pipeline.strategies.run import sleeve_frame
+    from pas_pipeline.strategies.sleeve import Sleeve
+
+    spec = StrategySpec(
+        "demo",
+        "Demo",
+        (),
+        RebalanceRule.WEEKLY_MONDAY,
+        2,
+        1,
+        lambda *a: None,
+        "equal",
+        params={"view_confidence": 0.7},
+    )
+    day = pd.Timestamp("2024-06-03")
+    holdings = pd.DataFrame({"ticker": ["AAA"], "score": [1.0], "weight": [0.5]})
+    frame = sleeve_frame(spec, Sleeve(day, holdings), day)
+    assert frame[["ticker", "view_excess_return", "view_confidence"]].fillna(
+        -1
+    ).values.tolist() == [["AAA", 0.02, 0.7], [CASH, -1.0, -1.0]]

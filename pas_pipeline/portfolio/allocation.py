@@ -79,16 +79,36 @@ def market_weights(candidates: list[str], market_caps: pd.Series) -> pd.Series:
 
 
 def view_matrix(
-    held: pd.DataFrame, candidates: list[str], pi: pd.Series, excess: float
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Pick matrix ``P`` (one row per strategy and held name) and view returns ``Q``."""
+    held: pd.DataFrame,
+    candidates: list[str],
+    pi: pd.Series,
+    excess: float,
+    sigma: pd.DataFrame | None = None,
+    tau: float = 0.05,
+) -> tuple[pd.DataFrame, pd.Series, pd.Series | None]:
+    """Pick matrix ``P`` (one absolute view per strategy and held name), view returns ``Q``
+    and the views' variances ``omega``.
+
+    ``Q = pi + e`` with ``e`` the sleeve row's ``view_excess_return`` (``excess`` for rows
+    without one). With ``sigma``, each view's variance is ``tau p' Sigma p (1 - c) / c`` for
+    the row's ``view_confidence`` ``c`` (0.5 when absent): ``c = 0.5`` is the He-Litterman
+    default, higher confidence shrinks the variance. Without ``sigma``, ``omega`` is None.
+    """
     rows = held[held["ticker"].isin(candidates)]
     labels = [f"{s}:{t}" for s, t in zip(rows["strategy"], rows["ticker"], strict=True)]
     pick = pd.DataFrame(0.0, index=labels, columns=candidates)
     for label, ticker in zip(labels, rows["ticker"], strict=True):
         pick.loc[label, ticker] = 1.0
-    views = pd.Series(pi.reindex(rows["ticker"]).to_numpy() + excess, index=labels)
-    return pick, views
+    own = rows.get("view_excess_return", pd.Series(np.nan, index=rows.index)).to_numpy(float)
+    excess_by_row = np.where(np.isnan(own), excess, own)
+    views = pd.Series(pi.reindex(rows["ticker"]).to_numpy() + excess_by_row, index=labels)
+    if sigma is None:
+        return pick, views, None
+    confidence = rows.get("view_confidence", pd.Series(np.nan, index=rows.index))
+    c = np.where(np.isnan(confidence.to_numpy(float)), 0.5, confidence.to_numpy(float))
+    variance = np.diag(sigma.loc[list(rows["ticker"]), list(rows["ticker"])].to_numpy())
+    omega = pd.Series(tau * variance * (1.0 - c) / c, index=labels)
+    return pick, views, omega
 
 
 def bl_posterior(
@@ -101,8 +121,10 @@ def bl_posterior(
     sigma = cov.loc[candidates, candidates]
     w_mkt = market_weights(candidates, market_caps)
     pi = market_implied_returns(sigma, w_mkt, settings.risk_aversion)
-    pick, views = view_matrix(held, candidates, pi, settings.view_excess_return)
-    mu = black_litterman(sigma, pi, pick, views, tau=settings.tau).mean
+    pick, views, omega = view_matrix(
+        held, candidates, pi, settings.view_excess_return, sigma, settings.tau
+    )
+    mu = black_litterman(sigma, pi, pick, views, omega=omega.to_numpy(), tau=settings.tau).mean
     return pd.DataFrame(
         {
             "ticker": candidates,

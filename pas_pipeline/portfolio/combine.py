@@ -15,7 +15,21 @@ import pandas as pd
 CASH = "$CASH"
 """Ticker of the cash row each stored sleeve carries (so an all-cash sleeve is still stored)."""
 
-SLEEVE_FRAME_COLUMNS = ["date", "strategy", "rebalance_date", "ticker", "score", "weight"]
+SLEEVE_FRAME_COLUMNS = [
+    "date",
+    "strategy",
+    "rebalance_date",
+    "ticker",
+    "score",
+    "weight",
+    "view_excess_return",
+    "view_confidence",
+]
+VIEW_EXCESS_RETURN = 0.02
+"""Annual return above its equilibrium return a sleeve expects of each name it holds."""
+VIEW_CONFIDENCE = 0.5
+"""Confidence in (0, 1) of a sleeve's view; 0.5 gives the He-Litterman default uncertainty
+``omega = tau p' Sigma p`` (``allocation.view_matrix`` scales it by ``(1 - c) / c``)."""
 
 
 def latest_sleeves(sleeves: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

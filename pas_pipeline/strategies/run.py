@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 
 from pas_pipeline.calendar import last_rebalance_day
-from pas_pipeline.portfolio.combine import CASH, SLEEVE_FRAME_COLUMNS
+from pas_pipeline.portfolio.combine import (
+    CASH,
+    SLEEVE_FRAME_COLUMNS,
+    VIEW_CONFIDENCE,
+    VIEW_EXCESS_RETURN,
+)
 from pas_pipeline.strategies.sleeve import Sleeve
 
 if TYPE_CHECKING:
@@ -36,13 +41,30 @@ def known_on(frame: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
 
 
 def sleeve_frame(spec: StrategySpec, sleeve: Sleeve, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The stored form of a sleeve: :data:`SLEEVE_FRAME_COLUMNS`, plus a cash row."""
-    holdings = sleeve.holdings
+    """The stored form of a sleeve: :data:`SLEEVE_FRAME_COLUMNS`, plus a cash row.
+
+    Each held name also carries the Black-Litterman view the sleeve implies: an annual
+    ``view_excess_return`` over the name's equilibrium return (``spec.params`` key
+    ``view_excess_return``, default :data:`VIEW_EXCESS_RETURN`) with ``view_confidence``
+    (key ``view_confidence``, default :data:`VIEW_CONFIDENCE`); the cash row has none (NaN).
+    """
+    holdings = sleeve.holdings.assign(
+        view_excess_return=float(spec.params.get("view_excess_return", VIEW_EXCESS_RETURN)),
+        view_confidence=float(spec.params.get("view_confidence", VIEW_CONFIDENCE)),
+    )
     cash = pd.DataFrame(
-        {"ticker": [CASH], "score": [np.nan], "weight": [max(sleeve.cash_weight, 0.0)]}
+        {
+            "ticker": [CASH],
+            "score": [np.nan],
+            "weight": [max(sleeve.cash_weight, 0.0)],
+            "view_excess_return": [np.nan],
+            "view_confidence": [np.nan],
+        }
     )
     frame = pd.concat([holdings, cash], ignore_index=True) if len(holdings) else cash
     frame.insert(0, "date", as_of)
     frame.insert(1, "strategy", spec.name)
     frame.insert(2, "rebalance_date", sleeve.rebalance_date)
-    return frame[SLEEVE_FRAME_COLUMNS].astype({"score": float, "weight": float})
+    return frame[SLEEVE_FRAME_COLUMNS].astype(
+        {"score": float, "weight": float, "view_excess_return": float, "view_confidence": float}
+    )
