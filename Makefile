@@ -9,13 +9,15 @@ export DAGSTER_HOME ?= $(PAS_HOME)/dagster
 HOST ?= 127.0.0.1
 PORT ?= 3000
 
-.PHONY: help install demo demo-alpaca test lint bench dev docs docs-serve clean
+.PHONY: help install demo demo-alpaca serve up test lint bench dev docs docs-serve clean
 
 help:
 	@echo "make demo   - set up and run one rebalance end to end (sample data, simulated broker)"
 	@echo "make demo-alpaca - the demo against a local fake Alpaca server (alpaca-py over HTTP)"
 	@echo "make test   - set up and run the whole test suite"
-	@echo "make dev    - Dagster UI and daemon on http://$(HOST):$(PORT)"
+	@echo "make dev    - Dagster UI and daemon on http://$(HOST):$(PORT) (local development)"
+	@echo "make serve  - the token-protected UI (API_TOKEN) with /metrics on $(HOST):$(PORT)"
+	@echo "make up     - the protected UI and the daemon (schedules and sensors live)"
 	@echo "make bench  - performance benchmarks with ratios against peer libraries"
 	@echo "make docs   - build the MkDocs site (strict)"
 
@@ -59,6 +61,16 @@ bench: $(BENCH_VENV)/.installed
 dev: install
 	$(BIN)/pas instance >/dev/null
 	$(BIN)/dagster dev -h $(HOST) -p $(PORT) -w workspace.yaml
+
+serve: install
+	$(BIN)/pas-serve --host $(HOST) --port $(PORT) -w workspace.yaml
+
+# The protected webserver and the daemon together; Ctrl-C (or the webserver exiting) stops both.
+up: install
+	$(BIN)/pas instance >/dev/null
+	$(BIN)/dagster-daemon run -w workspace.yaml & daemon=$$!; \
+	trap 'kill $$daemon 2>/dev/null; wait $$daemon' EXIT INT TERM; \
+	$(BIN)/pas-serve --host $(HOST) --port $(PORT) -w workspace.yaml
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict

@@ -69,7 +69,7 @@ def test_a_person_logs_in_and_sees_the_projects_assets(
         page.goto(f"{served_ui.base_url}/assets")
     websocket = opened.value
     frames: list[object] = []
-    websocket.on("framereceived", frames.append)
+    websocket.on("framereceived", lambda payload: frames.append(payload))
     # The catalog lists each key twice (one copy hidden); the list is virtualised, so look
     # for a key near its top.
     page.get_by_text("congress_trades", exact=True).filter(visible=True).first.wait_for()

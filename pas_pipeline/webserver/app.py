@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -112,8 +113,9 @@ def is_loopback(host: str) -> bool:
 
 
 def bind_host(host: str, token: Secret | None) -> str:
-    """Where to listen: ``host`` when a token protects the app; otherwise ``127.0.0.1``,
-    with a warning (and a second one when a non-loopback ``host`` was asked for)."""
+    """Where to listen: ``host`` when a token protects the app. Without one, ``host`` only if
+    it is loopback, else ``127.0.0.1``; either way with a warning that the UI is open (and a
+    second one naming the ignored ``host``)."""
     if token:
         return host
     logger.warning(
@@ -211,10 +213,20 @@ def main(argv: list[str] | None = None) -> int:
         help="uvicorn's log level (default: %(default)s; info logs every request)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logger.setLevel(logging.INFO)
+    # uvicorn stops gracefully on SIGTERM, then re-raises it: exit through the context
+    # managers instead, so the code servers Dagster started are stopped too.
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = Settings.from_env()
-    serve(args.host, args.port, args.workspace, settings.api_token, settings, args.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(args.host, args.port, args.workspace, settings.api_token, settings, args.log_level)
+    logger.info("stopped")
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
