@@ -43,6 +43,7 @@ from pas_pipeline.sources.sample.yahoo import (
     PRICE_DECIMALS,
     reconfigure,
     sample_config,
+    sample_today,
 )
 
 BARS_PATH = "/v2/stocks/bars"
@@ -87,10 +88,6 @@ def _offset(token: str | None) -> int | None:
     return int(number) if kind == "bars" and number.isdigit() else None
 
 
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
 @lru_cache(maxsize=8)
 def _midnights(market: SampleMarket) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """New York midnight of every session in UTC, as timestamps and as the API's ``t`` text."""
@@ -102,7 +99,7 @@ def _positions(market: SampleMarket, start: pd.Timestamp, end: pd.Timestamp | No
     """Sessions whose New York midnight lies in ``[start, end]``, none after "today"."""
     midnights, _ = _midnights(market)
     lo = int(midnights.searchsorted(start, side="left"))
-    hi = int(market.sessions.searchsorted(pd.Timestamp(_today()), side="right"))
+    hi = int(market.sessions.searchsorted(pd.Timestamp(sample_today()), side="right"))
     if end is not None:
         hi = min(hi, int(midnights.searchsorted(end, side="right")))
     return slice(lo, max(lo, hi))

@@ -33,18 +33,20 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import (
+    reconfigure,
+    sample_size_seed,
+    sample_today,
+)
 from pas_pipeline.sources.universe import sample_universe
 
 ALPACA_DATA_HOST = "data.alpaca.markets"
 NEWS_PATH = "/v1beta1/news"
-NEW_YORK = ZoneInfo("America/New_York")
 EPOCH = dt.date(2015, 1, 1)
 BUZZ_COUNT = 6
 BUZZ_DAYS = 30
@@ -75,15 +77,6 @@ _NEUTRAL = (
 )
 
 
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
-
-
 @lru_cache(maxsize=8)
 def _companies(size: int, seed: int) -> dict[str, tuple[int, str, float, float]]:
     """``ticker -> (position, name, articles a day, tone tilt)`` of the sample universe."""
@@ -111,7 +104,7 @@ def _buzz(size: int, seed: int) -> tuple[str, ...]:
 def buzz_tickers() -> tuple[str, ...]:
     """Tickers with heavy, mostly positive news (and rising search interest in the Google
     Trends sample) over the 30 days before the sample's "today"."""
-    return _buzz(*_current())
+    return _buzz(*sample_size_seed())
 
 
 def in_buzz(ticker: str, day: dt.date, today: dt.date, size: int, seed: int) -> bool:
@@ -226,7 +219,7 @@ def _matching(
 ) -> list[dict[str, Any]]:
     """Every article of ``symbols`` created in ``[start, end]`` before ``today``, in order
     (cached: the pages of one query share it)."""
-    size, seed = _current()
+    size, seed = sample_size_seed()
     last_day = min(end.date(), today - dt.timedelta(days=1))
     days = [start.date() + dt.timedelta(days=n) for n in range((last_day - start.date()).days + 1)]
     low, high = (f"{moment:%Y-%m-%dT%H:%M:%S}Z" for moment in (start, end))
@@ -259,7 +252,7 @@ def news_response(request: httpx.Request) -> httpx.Response:
     offset = _offset(params.get("page_token"))
     if offset is None:
         return _bad_request("invalid page token")
-    found = _matching(tuple(dict.fromkeys(symbols)), start, end, sort == "desc", _today())
+    found = _matching(tuple(dict.fromkeys(symbols)), start, end, sort == "desc", sample_today())
     limit = int(limit_text)
     page = found[offset : offset + limit]
     more = offset + limit < len(found)

@@ -35,15 +35,13 @@ import zlib
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 
-from pas_pipeline.sources.sample.yahoo import sample_config
+from pas_pipeline.sources.sample.yahoo import sample_size_seed, sample_today
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
 
-NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_START = dt.date(2022, 1, 1)
 MODULE = "upgradeDowngradeHistory"
 MAX_AGE_SECONDS = 86400
@@ -94,15 +92,6 @@ _ACTION_NAMES = tuple(ACTION_SHARES)
 _ACTION_P = np.array(list(ACTION_SHARES.values()))
 
 
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
-
-
 @lru_cache(maxsize=8)
 def _coverage(size: int, seed: int) -> dict[str, tuple[int, ...]]:
     """``ticker -> indices into FIRMS`` of the firms covering it, for the sample universe."""
@@ -126,7 +115,7 @@ def _burst_tickers(size: int, seed: int) -> tuple[str, ...]:
 
 def burst_tickers() -> tuple[str, ...]:
     """The tickers with a burst of upgrades over the 13 days before "today"."""
-    return _burst_tickers(*_current())
+    return _burst_tickers(*sample_size_seed())
 
 
 def _items(
@@ -192,8 +181,8 @@ def rating_history(ticker: str) -> list[dict[str, Any]]:
 
     One item per (firm, UTC day, action); a burst upgrade wins over a regular one.
     """
-    size, seed = _current()
-    today = _today()
+    size, seed = sample_size_seed()
+    today = sample_today()
     items = _burst(ticker, today, size, seed) if ticker in _burst_tickers(size, seed) else []
     for year in range(HISTORY_START.year, today.year + 1):
         items.extend(_year(ticker, year, size, seed))
@@ -229,7 +218,7 @@ def handle_quote_summary_request(request: httpx.Request) -> httpx.Response:
     if not modules:
         return _error(400, "Bad Request", 'Missing value for the "modules" argument')
     symbol = unquote(match["symbol"]).upper()
-    size, seed = _current()
+    size, seed = sample_size_seed()
     result: dict[str, Any] = {}
     if symbol in _coverage(size, seed):
         if MODULE in modules.split(","):

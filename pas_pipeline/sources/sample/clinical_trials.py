@@ -36,18 +36,16 @@ import re
 import zlib
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 
 from pas_pipeline.sources.biotech_sponsors import biotech_sponsors, real_biotech_sponsors
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config, sample_today
 from pas_pipeline.sources.universe import sample_universe
 
 CLINICAL_TRIALS_HOST = "clinicaltrials.gov"
-NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 HISTORY_YEARS = 7
@@ -66,10 +64,6 @@ _PATH = "/api/v2/studies"
 _OPEN = ("NOT_YET_RECRUITING", "RECRUITING", "ENROLLING_BY_INVITATION")
 _TERM = re.compile(r"^AREA\[(\w+)\](.+)$")
 _RANGE = re.compile(r"^RANGE\[([^,\]]+),([^,\]]+)\]$")
-
-
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
 
 
 def _ymd(day: dt.date) -> str:
@@ -283,7 +277,7 @@ def handle_request(request: httpx.Request) -> httpx.Response:
     status_list = params.get("filter.overallStatus")
     statuses = set(status_list.split(",")) if status_list else None
     config = sample_config()
-    today = _today()
+    today = sample_today()
     posted_low, posted_high = advanced.get("posted") or (dt.date.min, dt.date.max)
     posted_high = min(posted_high, today)
     chosen = []

@@ -29,7 +29,6 @@ import json
 import zlib
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
@@ -37,25 +36,19 @@ import numpy as np
 from pas_pipeline.sources.google_trends import EXPLORE_PREFIX, MULTILINE_PREFIX, search_term
 from pas_pipeline.sources.http import register_sample_handler
 from pas_pipeline.sources.sample.alpaca_news import in_buzz
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import (
+    reconfigure,
+    sample_size_seed,
+    sample_today,
+)
 from pas_pipeline.sources.universe import sample_universe
 
 TRENDS_HOST = "trends.google.com"
 EXPLORE_PATH = "/trends/api/explore"
 MULTILINE_PATH = "/trends/api/widgetdata/multiline"
-NEW_YORK = ZoneInfo("America/New_York")
 MAX_DAYS = 269
 SPIKE_PROBABILITY = 1 / 45
 _WEEKDAY_FACTOR = np.array([1.05, 1.06, 1.05, 1.03, 0.98, 0.76, 0.74])
-
-
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
 
 
 @lru_cache(maxsize=8)
@@ -70,7 +63,7 @@ def _tickers_by_term(size: int, seed: int) -> dict[str, str]:
 
 def _volume(term: str, ticker: str, days: list[dt.date], today: dt.date) -> np.ndarray:
     """Synthetic daily search volume of ``term`` (deterministic per term and day)."""
-    size, seed = _current()
+    size, seed = sample_size_seed()
     volume = np.empty(len(days))
     for n, day in enumerate(days):
         rng = np.random.default_rng([seed, 0x7E, zlib.crc32(term.encode()), day.toordinal()])
@@ -182,10 +175,10 @@ def multiline_response(request: httpx.Request) -> httpx.Response:
         keyword = None
     if span is None or not isinstance(keyword, str):
         return _error(400, "malformed widget request")
-    today = _today()
+    today = sample_today()
     first, last = span[0], min(span[1], today - dt.timedelta(days=1))
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-    ticker = _tickers_by_term(*_current()).get(keyword.strip().lower())
+    ticker = _tickers_by_term(*sample_size_seed()).get(keyword.strip().lower())
     if ticker is None or not days:
         points = [_point(day, 0, has_data=False, partial=False) for day in days]
     else:

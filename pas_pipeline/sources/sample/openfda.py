@@ -28,18 +28,16 @@ import re
 import zlib
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 
 from pas_pipeline.sources.biotech_sponsors import biotech_sponsors, real_biotech_sponsors
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config, sample_today
 from pas_pipeline.sources.universe import sample_universe
 
 OPENFDA_HOST = "api.fda.gov"
-NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_DAYS = 15 * 365
 MAX_LIMIT = 1000
 MAX_SKIP = 25_000
@@ -53,10 +51,6 @@ _META = {
     "terms": "https://open.fda.gov/terms/",
     "license": "https://open.fda.gov/license/",
 }
-
-
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
 
 
 def _application(
@@ -173,7 +167,7 @@ def handle_request(request: httpx.Request) -> httpx.Response:
     if isinstance(predicates, str):
         return _error(400, "BAD_REQUEST", predicates)
     config = sample_config()
-    today = _today()
+    today = sample_today()
     matches = [
         record
         for record in _catalogue(config.size, config.seed, today)

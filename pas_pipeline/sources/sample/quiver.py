@@ -37,18 +37,21 @@ import zlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 import pandas as pd
 
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import (
+    reconfigure,
+    sample_config,
+    sample_size_seed,
+    sample_today,
+)
 from pas_pipeline.sources.universe import sample_universe
 
 QUIVER_HOST = "api.quiverquant.com"
-NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_START = dt.date(2018, 1, 2)
 """No row is dated before the sample market's first session."""
 SIGNAL_COUNT = 6
@@ -69,10 +72,6 @@ _DATASET_KEYS = {"congress": 1, "contracts": 2, "insiders": 3, "lobbying": 4, "a
 # --- configuration and universe ----------------------------------------------------------
 
 
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
 @lru_cache(maxsize=8)
 def _universe(size: int, seed: int) -> pd.DataFrame:
     frame = sample_universe(size, seed)
@@ -87,11 +86,6 @@ def _names(size: int, seed: int) -> dict[str, str]:
     return dict(zip(universe["ticker"], universe["name"], strict=True))
 
 
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
-
-
 @lru_cache(maxsize=8)
 def _signal_tickers(size: int, seed: int) -> tuple[str, ...]:
     universe = _universe(size, seed)
@@ -103,7 +97,7 @@ def _signal_tickers(size: int, seed: int) -> tuple[str, ...]:
 
 def signal_tickers() -> tuple[str, ...]:
     """The companies with persistently strong signals in every sample dataset."""
-    return _signal_tickers(*_current())
+    return _signal_tickers(*sample_size_seed())
 
 
 def _rng(dataset: str, day: dt.date, seed: int) -> np.random.Generator:
@@ -675,9 +669,9 @@ DayRows = Callable[[dt.date, int, int], tuple[dict[str, Any], ...]]
 
 
 def _days(generator: DayRows, first: dt.date, last: dt.date) -> list[dict[str, Any]]:
-    size, seed = _current()
+    size, seed = sample_size_seed()
     first = max(first, HISTORY_START)
-    last = min(last, _today())
+    last = min(last, sample_today())
     rows: list[dict[str, Any]] = []
     for n in range((last - first).days + 1):
         rows.extend(generator(first + dt.timedelta(days=n), size, seed))
@@ -687,7 +681,7 @@ def _days(generator: DayRows, first: dt.date, last: dt.date) -> list[dict[str, A
 def _one_or_all_days(generator: DayRows, params: httpx.QueryParams) -> list[dict[str, Any]]:
     day = _day_param(params, "date")
     if day is None:
-        return _days(generator, HISTORY_START, _today())
+        return _days(generator, HISTORY_START, sample_today())
     return _days(generator, day, day)
 
 
@@ -710,18 +704,18 @@ def _contracts(params: httpx.QueryParams) -> list[dict[str, Any]]:
 def _insiders(params: httpx.QueryParams) -> list[dict[str, Any]]:
     day = _day_param(params, "date")
     if day is None:
-        day = _today()
+        day = sample_today()
     return _days(_insiders_day, day, day)
 
 
 def _lobbying(params: httpx.QueryParams) -> list[dict[str, Any]]:
-    last = _day_param(params, "date_to") or _today()
+    last = _day_param(params, "date_to") or sample_today()
     first = _day_param(params, "date_from") or (last - dt.timedelta(days=30))
     return _days(_lobbying_day, first, last)
 
 
 def _app_ratings(params: httpx.QueryParams) -> list[dict[str, Any]]:
-    today = _today()
+    today = sample_today()
     return _days(_apps_day, today - dt.timedelta(days=6), today)
 
 

@@ -37,13 +37,16 @@ import datetime as dt
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import requests
 
 from pas_pipeline.sources.reddit import Reply, RequestHandler, json_reply
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import (
+    reconfigure,
+    sample_size_seed,
+    sample_today,
+)
 from pas_pipeline.sources.universe import TICKER_STOPWORDS, sample_universe
 
 TOKEN_HOST = "www.reddit.com"
@@ -61,7 +64,6 @@ LISTING_CAP = 1000
 """Like Reddit, a listing reaches only its ~1000 newest items; older ones are unreachable."""
 WEEKEND_FACTOR = 0.6
 MAX_PAGE = 100
-NEW_YORK = ZoneInfo("America/New_York")
 RATELIMIT_HEADERS = {
     "x-ratelimit-used": "1",
     "x-ratelimit-remaining": "999.0",
@@ -137,15 +139,6 @@ _FILLERS = (
 )
 
 
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
-
-
 @lru_cache(maxsize=8)
 def _popularity(size: int, seed: int) -> tuple[tuple[str, ...], np.ndarray]:
     """(tickers, probability of being the ticker a mention picks) of the sample universe."""
@@ -166,7 +159,7 @@ def _surge_tickers(size: int, seed: int) -> tuple[str, ...]:
 
 def surge_tickers() -> tuple[str, ...]:
     """The tickers mentioned far more often during the 7 days before "today"."""
-    return _surge_tickers(*_current())
+    return _surge_tickers(*sample_size_seed())
 
 
 def _base36(number: int) -> str:
@@ -306,8 +299,8 @@ def _items_newer_than(
 def _page(kind: str, after: str | None, limit: int) -> tuple[list[dict[str, Any]], str | None]:
     """Up to ``limit`` documents of ``kind`` older than ``after`` (newest first), and the
     fullname to continue after (None at the start of history)."""
-    size, seed = _current()
-    today = _today()
+    size, seed = sample_size_seed()
+    today = sample_today()
     day, position = today - dt.timedelta(days=1), 0
     if after is not None:
         parsed = _parse_id(kind, after.removeprefix(f"{kind}_"))

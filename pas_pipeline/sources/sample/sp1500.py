@@ -44,7 +44,7 @@ import httpx
 import pandas as pd
 
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import reconfigure, sample_size_seed
 from pas_pipeline.sources.sp1500 import INDEX_PAGES, yahoo_symbol
 from pas_pipeline.sources.universe import sample_universe
 
@@ -77,11 +77,6 @@ __all__ = [
     "reconfigure",
     "sample_index_lists",
 ]
-
-
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
 
 
 def _list_sizes(size: int) -> list[int]:
@@ -227,7 +222,7 @@ def _page(index: str, size: int, seed: int) -> str:
 
 def page_wikitext(index: str) -> str:
     """The wikitext served for ``index`` ("S&P 500", ...) under the current configuration."""
-    return _page(index, *_current())
+    return _page(index, *sample_size_seed())
 
 
 def _json_response(status: int, payload: Any) -> httpx.Response:
@@ -295,7 +290,7 @@ def handle_quote_request(request: httpx.Request) -> httpx.Response:
     if not wanted:
         error = {"code": "Bad Request", "description": 'Missing value for the "symbols" argument'}
         return _json_response(400, {"finance": {"result": None, "error": error}})
-    quotes = _quotes(*_current())
+    quotes = _quotes(*sample_size_seed())
     result = [quotes[symbol] for symbol in wanted if symbol in quotes]
     return _json_response(200, {"quoteResponse": {"result": result, "error": None}})
 

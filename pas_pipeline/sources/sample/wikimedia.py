@@ -30,17 +30,19 @@ import zlib
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
-from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_config
+from pas_pipeline.sources.sample.yahoo import (
+    reconfigure,
+    sample_size_seed,
+    sample_today,
+)
 from pas_pipeline.sources.universe import sample_universe
 
 WIKIMEDIA_HOST = "wikimedia.org"
-NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_START = dt.date(2015, 7, 1)
 SURGE_COUNT = 5
 SURGE_DAYS = 10
@@ -58,15 +60,6 @@ _ACCESS = frozenset({"all-access", "desktop", "mobile-app", "mobile-web"})
 _AGENTS = frozenset({"all-agents", "user", "spider", "automated"})
 _STAMP = re.compile(r"^(\d{8})(\d{2})?$")
 _WEEKDAY_FACTOR = np.array([1.05, 1.08, 1.06, 1.04, 0.97, 0.80, 0.82])
-
-
-def _today() -> dt.date:
-    return sample_config().as_of or dt.datetime.now(NEW_YORK).date()
-
-
-def _current() -> tuple[int, int]:
-    config = sample_config()
-    return config.size, config.seed
 
 
 @lru_cache(maxsize=8)
@@ -91,7 +84,7 @@ def _surge_articles(size: int, seed: int) -> tuple[str, ...]:
 
 def surge_articles() -> tuple[str, ...]:
     """The titles with a strong surge of views over the 10 days before ``as_of``."""
-    return _surge_articles(*_current())
+    return _surge_articles(*sample_size_seed())
 
 
 @lru_cache(maxsize=16384)
@@ -124,7 +117,7 @@ def _series(article: str, first: dt.date, last: dt.date, size: int, seed: int) -
     weekday = _WEEKDAY_FACTOR[[d.weekday() for d in dates]]
     level = _articles(size, seed)[article] * weekday * np.exp(noise) * (1.0 + boost)
     if article in _surge_articles(size, seed):
-        today = _today()
+        today = sample_today()
         rng = np.random.default_rng([seed, 0x5F, zlib.crc32(article.encode())])
         strength = rng.uniform(3.0, 7.0)
         recent = np.array([0 < (today - d).days <= SURGE_DAYS for d in dates])
@@ -179,9 +172,9 @@ def handle_request(request: httpx.Request) -> httpx.Response:
     ):
         return _problem(400, "Bad Request", "Invalid parameter or date range.", uri)
     article = unquote(parts["article"]).replace(" ", "_")
-    size, seed = _current()
+    size, seed = sample_size_seed()
     first = max(first, HISTORY_START)
-    last = min(last, _today() - dt.timedelta(days=1))
+    last = min(last, sample_today() - dt.timedelta(days=1))
     if parts["project"] not in ("en.wikipedia", "en.wikipedia.org") or (
         article not in _articles(size, seed) or last < first
     ):

@@ -73,6 +73,16 @@ def sample_config() -> SampleConfig:
     return _config
 
 
+def sample_today() -> dt.date:
+    """Every sample source's "today": the configured ``as_of``, else today in New York."""
+    return _config.as_of or dt.datetime.now(NEW_YORK).date()
+
+
+def sample_size_seed() -> tuple[int, int]:
+    """(universe size, seed) every sample source generates from."""
+    return _config.size, _config.seed
+
+
 def reconfigure(**changes: Any) -> None:
     """Change some fields of the configuration, keeping the others."""
     global _config
