@@ -57,8 +57,9 @@ import numpy as np
 import pandas as pd
 
 from pas_pipeline.config import DataMode, Secret
-from pas_pipeline.sources.alpaca_news import KEY_ENV, SECRET_ENV, batches, rfc3339
-from pas_pipeline.sources.errors import PayloadError, SourceAuthError
+from pas_pipeline.sources.alpaca_data import alpaca_data_api
+from pas_pipeline.sources.alpaca_news import batches, rfc3339
+from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
 from pas_pipeline.sources.yahoo import PRICE_COLUMNS, PriceFetch
 
@@ -395,12 +396,10 @@ def alpaca_bars_api(
     transport: httpx.BaseTransport | None = None,
     **client_options: Any,
 ) -> ApiClient:
-    """A live :class:`ApiClient` with the key headers; missing keys raise
-    :class:`SourceAuthError` naming the environment variables (never a value)."""
-    if not key or not secret:
-        raise SourceAuthError(SOURCE, f"{KEY_ENV} and {SECRET_ENV} must be set for live bars")
-    headers = {"APCA-API-KEY-ID": key.value, "APCA-API-SECRET-KEY": secret.value}
-    return ApiClient(ALPACA_BARS_POLICY, transport=transport, headers=headers, **client_options)
+    """A live :class:`ApiClient` with the key headers (:func:`alpaca_data_api`)."""
+    return alpaca_data_api(
+        ALPACA_BARS_POLICY, key, secret, "live bars", transport, **client_options
+    )
 
 
 def make_alpaca_bars_client(

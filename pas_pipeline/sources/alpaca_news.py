@@ -44,7 +44,8 @@ import pandera.pandas as pa
 
 from pas_pipeline.config import DataMode, Secret
 from pas_pipeline.schemas import DAY_COLUMN, KNOWN_AFTER_EVENT, SYMBOL_COLUMN
-from pas_pipeline.sources.errors import PayloadError, SourceAuthError
+from pas_pipeline.sources.alpaca_data import alpaca_data_api
+from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
 from pas_pipeline.sources.news_sentiment import article_score
 
@@ -56,8 +57,6 @@ PAGE_LIMIT = 50
 """Articles per page: the API's maximum."""
 SYMBOLS_PER_REQUEST = 50
 """Tickers per request: 1,500 names are 30 requests (plus pages) per day of news."""
-KEY_ENV = "ALPACA_API_KEY"
-SECRET_ENV = "ALPACA_API_SECRET"
 NEWS_SENTIMENT_COLUMNS = ("event_date", "known_date", "ticker", "articles", "sentiment")
 ARTICLE_COLUMNS = ("id", "ticker", "created_at", "headline", "summary")
 PUBLICATION_LAG = pd.Timedelta(days=1)
@@ -316,12 +315,10 @@ def alpaca_news_api(
     transport: httpx.BaseTransport | None = None,
     **client_options: Any,
 ) -> ApiClient:
-    """A live :class:`ApiClient` with the key headers; missing keys raise
-    :class:`SourceAuthError` naming the environment variables (never a value)."""
-    if not key or not secret:
-        raise SourceAuthError(SOURCE, f"{KEY_ENV} and {SECRET_ENV} must be set for live news")
-    headers = {"APCA-API-KEY-ID": key.value, "APCA-API-SECRET-KEY": secret.value}
-    return ApiClient(ALPACA_NEWS_POLICY, transport=transport, headers=headers, **client_options)
+    """A live :class:`ApiClient` with the key headers (:func:`alpaca_data_api`)."""
+    return alpaca_data_api(
+        ALPACA_NEWS_POLICY, key, secret, "live news", transport, **client_options
+    )
 
 
 def make_alpaca_news_client(
