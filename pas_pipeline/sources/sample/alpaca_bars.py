@@ -25,8 +25,6 @@ in UTC; symbols outside the sample market are absent. Bad parameters get HTTP 40
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 from functools import lru_cache
@@ -36,7 +34,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from pas_pipeline.sources.sample.alpaca_news import ROUTES
+from pas_pipeline.sources.sample.alpaca_news import ROUTES, page_token, token_offset
 from pas_pipeline.sources.sample.market import SampleMarket, SymbolBars, sample_market
 from pas_pipeline.sources.sample.yahoo import (
     NEW_YORK,
@@ -71,21 +69,6 @@ def _moment(text: str | None) -> pd.Timestamp | None:
     except ValueError:
         return None
     return None if moment.tzinfo is None else pd.Timestamp(moment).tz_convert("UTC")
-
-
-def _page_token(offset: int) -> str:
-    return base64.b64encode(f"bars:{offset}".encode()).decode()
-
-
-def _offset(token: str | None) -> int | None:
-    if not token:
-        return 0
-    try:
-        text = base64.b64decode(token.encode(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    kind, _, number = text.partition(":")
-    return int(number) if kind == "bars" and number.isdigit() else None
 
 
 @lru_cache(maxsize=8)
@@ -190,7 +173,7 @@ def bars_response(request: httpx.Request) -> httpx.Response:
     sort = params.get("sort", "asc").lower()
     if sort not in ("asc", "desc"):
         return _bad_request(f"invalid sort: {sort}")
-    offset = _offset(params.get("page_token"))
+    offset = token_offset("bars", params.get("page_token"))
     if offset is None:
         return _bad_request("invalid page token")
     config = sample_config()
@@ -199,7 +182,7 @@ def bars_response(request: httpx.Request) -> httpx.Response:
     positions = _positions(market, start, end)
     limit = int(limit_text)
     page, total = _page(market, known, positions, adjustment, sort == "desc", offset, limit)
-    token = _page_token(offset + limit) if offset + limit < total else None
+    token = page_token("bars", offset + limit) if offset + limit < total else None
     return _json_response(200, {"bars": page, "next_page_token": token})
 
 

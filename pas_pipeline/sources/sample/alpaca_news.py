@@ -194,19 +194,22 @@ def _moment(text: str | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _page_token(offset: int) -> str:
-    return base64.b64encode(f"offset:{offset}".encode()).decode()
+def page_token(kind: str, offset: int) -> str:
+    """An opaque page token of the sample endpoint ``kind``: where the next page starts."""
+    return base64.b64encode(f"{kind}:{offset}".encode()).decode()
 
 
-def _offset(token: str | None) -> int | None:
+def token_offset(kind: str, token: str | None) -> int | None:
+    """The offset a :func:`page_token` of ``kind`` stands for (0 without a token); None for
+    a token that is not one of ``kind``'s."""
     if not token:
         return 0
     try:
         text = base64.b64decode(token.encode(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         return None
-    kind, _, number = text.partition(":")
-    return int(number) if kind == "offset" and number.isdigit() else None
+    prefix, _, number = text.partition(":")
+    return int(number) if prefix == kind and number.isdigit() else None
 
 
 @lru_cache(maxsize=16)
@@ -249,14 +252,14 @@ def news_response(request: httpx.Request) -> httpx.Response:
     sort = params.get("sort", "desc").lower()
     if sort not in ("asc", "desc"):
         return _bad_request(f"invalid sort: {sort}")
-    offset = _offset(params.get("page_token"))
+    offset = token_offset("offset", params.get("page_token"))
     if offset is None:
         return _bad_request("invalid page token")
     found = _matching(tuple(dict.fromkeys(symbols)), start, end, sort == "desc", sample_today())
     limit = int(limit_text)
     page = found[offset : offset + limit]
     more = offset + limit < len(found)
-    token = _page_token(offset + limit) if more else None
+    token = page_token("offset", offset + limit) if more else None
     return _json_response(200, {"news": page, "next_page_token": token})
 
 
