@@ -55,7 +55,7 @@ def daily_statistics_asset(
         record_portfolio(
             float(total["value"]),
             float(row["gross_exposure"]),
-            None if pd.isna(row["var_95"]) else float(row["var_95"]),
+            None,  # pas_var_95 is the target's VaR, set by target_weights
             float(row["drawdown"]),
         )
     frame = pd.DataFrame([row])

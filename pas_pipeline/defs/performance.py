@@ -17,7 +17,6 @@ from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import LedgerResource, WarehouseReader
 from pas_pipeline.execution import performance as perf
 from pas_pipeline.execution.performance import TOTAL
-from pas_pipeline.observability.metrics import record_portfolio
 
 PERFORMANCE_COLUMNS = [
     "date",
@@ -147,14 +146,4 @@ def realised_performance(
     frame = performance_frame(day, snapshots, cash, books, _closes(warehouse, snapshots))
     if frame["days"].iloc[0] == 0:
         context.log.info("no realised history yet: capital stays at equal risk")
-    else:
-        total = frame.iloc[0]
-        invested = float(
-            snapshots.loc[snapshots["as_of"] == snapshots["as_of"].max(), "market_value"]
-            .abs()
-            .sum()
-        )
-        record_portfolio(
-            float(total["value"]), invested / float(total["value"]), None, float(total["drawdown"])
-        )
     return dg.Output(frame, metadata=_metadata(frame))

@@ -26,7 +26,6 @@ in UTC; symbols outside the sample market are absent. Bad parameters get HTTP 40
 from __future__ import annotations
 
 import datetime as dt
-import json
 from functools import lru_cache
 from typing import Any
 
@@ -34,7 +33,12 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from pas_pipeline.sources.sample.alpaca_news import ROUTES, page_token, token_offset
+from pas_pipeline.sources.sample.alpaca_news import (
+    ROUTES,
+    json_response,
+    page_token,
+    token_offset,
+)
 from pas_pipeline.sources.sample.market import SampleMarket, SymbolBars, sample_market
 from pas_pipeline.sources.sample.yahoo import (
     NEW_YORK,
@@ -51,13 +55,8 @@ ADJUSTMENTS = ("raw", "split", "dividend", "all")
 FEEDS = ("iex", "sip", "delayed_sip", "otc", "boats", "overnight")
 
 
-def _json_response(status: int, payload: Any) -> httpx.Response:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return httpx.Response(status, content=body, headers={"content-type": "application/json"})
-
-
 def _bad_request(message: str) -> httpx.Response:
-    return _json_response(400, {"code": 42210000, "message": message})
+    return json_response(400, {"code": 42210000, "message": message})
 
 
 def _moment(text: str | None) -> pd.Timestamp | None:
@@ -183,7 +182,7 @@ def bars_response(request: httpx.Request) -> httpx.Response:
     limit = int(limit_text)
     page, total = _page(market, known, positions, adjustment, sort == "desc", offset, limit)
     token = page_token("bars", offset + limit) if offset + limit < total else None
-    return _json_response(200, {"bars": page, "next_page_token": token})
+    return json_response(200, {"bars": page, "next_page_token": token})
 
 
 ROUTES[BARS_PATH] = bars_response

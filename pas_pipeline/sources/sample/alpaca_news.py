@@ -169,13 +169,14 @@ def _day_news(
     return news
 
 
-def _json_response(status: int, payload: Any) -> httpx.Response:
+def json_response(status: int, payload: Any) -> httpx.Response:
+    """A compact JSON answer of the sample ``data.alpaca.markets`` host."""
     body = json.dumps(payload, separators=(",", ":")).encode()
     return httpx.Response(status, content=body, headers={"content-type": "application/json"})
 
 
 def _error(status: int, code: int, message: str) -> httpx.Response:
-    return _json_response(status, {"code": code, "message": message})
+    return json_response(status, {"code": code, "message": message})
 
 
 def _bad_request(message: str) -> httpx.Response:
@@ -260,7 +261,7 @@ def news_response(request: httpx.Request) -> httpx.Response:
     page = found[offset : offset + limit]
     more = offset + limit < len(found)
     token = page_token("offset", offset + limit) if more else None
-    return _json_response(200, {"news": page, "next_page_token": token})
+    return json_response(200, {"news": page, "next_page_token": token})
 
 
 ROUTES: dict[str, RouteHandler] = {NEWS_PATH: news_response}
