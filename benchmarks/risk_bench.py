@@ -13,7 +13,8 @@ Each row is ``{model, n, ours_s, peer, peer_s, ratio, accuracy}``:
 
 Peers are imported lazily; a missing one gives a row with ``peer_s=None`` and
 ``note="not installed"``. A peer is skipped when its time, extrapolated from the
-previous size with ``O(n³)`` scaling, would exceed ``peer_budget_s`` (30 s).
+previous size with ``O(n²)`` scaling, would exceed ``peer_budget_s`` (30 s); each
+peer's first call is an untimed warm-up.
 
 Run: ``python -c "from benchmarks.risk_bench import *; print_table(run_risk_benchmarks())"``.
 """
@@ -80,7 +81,13 @@ class _Peers:
         self.last: dict[str, tuple[int, float]] = {}
 
     def run(self, name: str, n: int, fn: Callable[[], Any]) -> tuple[float | None, Any, str]:
-        """``(seconds, result, note)`` of a peer, or ``(None, None, reason)``."""
+        """``(seconds, result, note)`` of a peer, or ``(None, None, reason)``.
+
+        A peer's very first call (at the smallest size) is an untimed warm-up: it pays
+        for imports and solver set-up (riskfolio-lib's first ``rp_optimization`` takes
+        seconds at n=50, later ones tens of milliseconds), which would otherwise both
+        distort its time and make the size predictor skip the larger sizes.
+        """
         if name in self.last:
             prev_n, prev_s = self.last[name]
             # interior-point peers grow about as n**1.5-2 at these sizes; n**2 errs on the
@@ -89,6 +96,8 @@ class _Peers:
             if predicted > self.budget_s:
                 return None, None, f"skipped: predicted {predicted:.0f} s > {self.budget_s:.0f} s"
         try:
+            if name not in self.last:
+                fn()
             seconds, result = _median_time(fn, self.repeats)
         except ImportError:
             return None, None, "not installed"

@@ -135,3 +135,18 @@ def test_property_equal_budgeted_risk(n: int, seed: int, spread: float) -> None:
     assert (w > 0).all()
     assert w.sum() == pytest.approx(1.0, abs=1e-14)  # fully invested
     assert _budget_error(w, cov, budgets) <= RC_TOL  # risk contributions ∝ budgets
+
+
+@pytest.mark.parametrize("smallest", [-1e-6, -1e-8])
+def test_slightly_indefinite_covariance_is_refused_despite_the_float32_fast_path(
+    smallest: float,
+) -> None:
+    # a 300-name factor-model correlation matrix with one eigenvalue pushed just below 0,
+    # far inside float32 rounding of the unshifted matrix: the float64 verdict decides
+    corr = np.corrcoef(factor_model_returns(756, 300, seed=3).T)
+    eigenvalues, vectors = np.linalg.eigh(corr)
+    eigenvalues[0] = smallest * eigenvalues[-1]
+    indefinite = (vectors * eigenvalues) @ vectors.T
+    indefinite = 0.5 * (indefinite + indefinite.T)
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        risk_parity_weights(indefinite)

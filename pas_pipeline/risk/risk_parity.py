@@ -38,7 +38,7 @@ from pas_pipeline.risk._arrays import (
     describe,
     wrap_vector,
 )
-from pas_pipeline.risk._psd import psd_factor
+from pas_pipeline.risk._psd import require_psd_correlation
 
 
 def risk_contributions(weights: Vector, cov: Matrix) -> Vector:
@@ -290,7 +290,7 @@ def risk_parity_weights(
         b = b / b.sum()
     corr = np.outer(vol, vol)  # one n × n buffer, divided in place (exactly symmetric)
     np.divide(sigma, corr, out=corr)
-    psd_factor(corr, "cov")  # raises ValueError when not PSD
+    require_psd_correlation(corr, "cov")  # raises ValueError when not PSD
     y = _spinu_newton(corr, b, tol, max_iter)
     w = y / vol
     return wrap_vector(w / w.sum(), labels)
