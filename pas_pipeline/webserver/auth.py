@@ -17,7 +17,13 @@ Every comparison uses :func:`hmac.compare_digest` (constant time).
 - ``GET /login``: a small HTML form (one password field named ``token``);
 - ``POST /login`` (form-encoded): the right token sets the cookie (``HttpOnly``,
   ``SameSite=Strict``, ``Path=/``, plus ``Secure`` when the request came over https) and
-  answers 303 to ``/``; a wrong or missing token answers 401 with the form and an error;
+  answers 303 to ``/``; a wrong or missing token answers 401 with the form and an error.
+  Failed logins are limited per client address (``scope["client"]``) by a
+  :class:`~pas_pipeline.webserver.login_throttle.LoginThrottle` (default: 5 per 5 minutes):
+  a locked-out address gets 429 with ``Retry-After`` (whole seconds) and the form, and its
+  token is not checked at all, so even the right one is refused until the lock expires.
+  A successful login clears the address's failures; bearer requests are neither counted
+  nor limited;
 - ``GET``/``POST /logout``: clears the cookie, 303 to ``/login``.
 
 **Without credentials** an HTTP request gets 401 with JSON ``{"error": "unauthorized"}``
@@ -35,12 +41,14 @@ import hashlib
 import hmac
 import html
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from pas_pipeline.config import Secret
+from pas_pipeline.webserver.login_throttle import LoginThrottle
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -58,6 +66,9 @@ MAX_LOGIN_BODY_BYTES = 4096
 """A login form larger than this is refused with 413 (it only carries one field)."""
 
 WEBSOCKET_POLICY_VIOLATION = 1008
+
+UNKNOWN_CLIENT = "unknown"
+"""The throttle's key for a request whose client address the server did not give."""
 
 UNAUTHORIZED_BODY = json.dumps({"error": "unauthorized"}).encode()
 
@@ -118,6 +129,11 @@ def _cookie(scope: Scope, name: str) -> str | None:
     return morsel.value if morsel is not None else None
 
 
+def _client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return (client[0] if client else None) or UNKNOWN_CLIENT
+
+
 def _wants_html(scope: Scope) -> bool:
     accept = (_header(scope, b"accept") or b"").decode("latin-1").lower()
     return scope.get("method") in {"GET", "HEAD"} and "text/html" in accept
@@ -152,12 +168,17 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
 
 
 class TokenGate:
-    """ASGI middleware: ``app`` behind ``token`` (see the module docstring)."""
+    """ASGI middleware: ``app`` behind ``token`` (see the module docstring).
 
-    def __init__(self, app: ASGIApp, token: Secret) -> None:
+    ``throttle`` limits failed logins per client address (default: a new
+    :class:`LoginThrottle`, 5 failures per 300 s).
+    """
+
+    def __init__(self, app: ASGIApp, token: Secret, throttle: LoginThrottle | None = None) -> None:
         if not token:
             raise ValueError("TokenGate needs a non-empty token")
         self.app = app
+        self.throttle = throttle if throttle is not None else LoginThrottle()
         self._token = token.value.encode()
         self._session = session_cookie_value(token).encode()
 
@@ -203,14 +224,24 @@ class TokenGate:
         if scope["method"] != "POST":
             await _respond(send, 405, headers=[(b"allow", b"GET, HEAD, POST")])
             return
+        address = _client_address(scope)
+        wait = self.throttle.retry_after(address)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            page = login_page(f"Too many failed logins; try again in {seconds} s.")
+            retry = [(b"retry-after", str(seconds).encode())]
+            await _respond(send, 429, page, [*html_headers, *retry])
+            return
         body = await _read_body(receive, MAX_LOGIN_BODY_BYTES)
         if body is None:
             await _respond(send, 413, headers=_PAGE_HEADERS)
             return
         presented = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0]
         if not self._token_matches(presented):
+            self.throttle.record_failure(address)
             await _respond(send, 401, login_page("Wrong token."), html_headers)
             return
+        self.throttle.record_success(address)
         cookie = f"{SESSION_COOKIE}={self._session.decode()}; Path=/; HttpOnly; SameSite=Strict" + (
             "; Secure" if scope.get("scheme") == "https" else ""
         )
