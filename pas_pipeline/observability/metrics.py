@@ -18,18 +18,31 @@ run would never reach the endpoint through memory. The pipeline therefore uses t
    (the serving process last).
 
 Metrics a process never recorded are left out of its file, so an ingest step's file cannot
-reset the portfolio gauges to 0. Files are never deleted here: removing old files lowers
-the counter totals, which Prometheus's ``rate``/``increase`` treat as a counter reset.
-(``prometheus_client``'s own multiprocess mode was not used: it needs
-``PROMETHEUS_MULTIPROC_DIR`` set before any metric is created in every process.)
+reset the portfolio gauges to 0. (``prometheus_client``'s own multiprocess mode was not
+used: it needs ``PROMETHEUS_MULTIPROC_DIR`` set before any metric is created in every
+process.)
+
+**Compaction.** Each run process adds a file, so the folder would grow forever and every
+scrape would re-parse all of it. :func:`compact_metrics_files` (called at most hourly by the
+served ``/metrics``) folds the files nobody has written for a day into one file,
+``compacted.prom``, with the same merge rules, and deletes them. Simply deleting old files
+would lower the summed counters, which Prometheus's ``rate``/``increase`` treat as a
+counter reset; the compacted file carries the deleted files' totals instead, so every
+merged total (and every gauge, see the function) is unchanged and counters stay monotonic.
+Compaction holds an exclusive lock on ``.compact.lock`` in the folder and
+:func:`collect_metrics_text` a shared one, so a scrape never sees a half-done compaction.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import math
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import Enum
 from pathlib import Path
@@ -50,10 +63,12 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 __all__ = [
+    "COMPACTED_NAME",
     "CONTENT_TYPE_LATEST",
     "TRADING_STATES",
     "blocked_reason_codes",
     "collect_metrics_text",
+    "compact_metrics_files",
     "metrics_dir",
     "process_metrics_path",
     "record_api_call",
@@ -377,6 +392,120 @@ def _files_oldest_first(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.prom"), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
 
+COMPACTED_NAME = "compacted.prom"
+"""The file :func:`compact_metrics_files` folds old metric files into."""
+_LOCK_NAME = ".compact.lock"
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _folder_lock(directory: Path, exclusive: bool) -> Iterator[bool]:
+    """``flock`` on ``directory / .compact.lock``: exclusive and non-blocking (yields
+    whether it was acquired), or shared and blocking (yields ``True``; also when the lock
+    file cannot be opened, e.g. a read-only folder, where nobody can compact anyway)."""
+    try:
+        fd = os.open(directory / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield not exclusive
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB if exclusive else fcntl.LOCK_SH)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _parse_file(path: Path) -> list[Metric]:
+    try:
+        return list(text_string_to_metric_families(path.read_text("utf-8")))
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"unparsable metrics file {path}: {exc}") from exc
+
+
+def _exposition(families: list[Metric]) -> bytes:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Merged(families))
+    return generate_latest(registry)
+
+
+def compact_metrics_files(
+    directory: Path, older_than_seconds: float = 86_400.0, now: float | None = None
+) -> int:
+    """Fold the ``*.prom`` files of ``directory`` not written for ``older_than_seconds``
+    (mtime before ``now - older_than_seconds``; ``now`` defaults to ``time.time()``) into
+    ``directory / "compacted.prom"``, and delete them. Returns how many files were merged
+    away (0: nothing was written).
+
+    The old files and the existing compacted file are merged oldest first (by mtime, as
+    :func:`collect_metrics_text` orders them) by the same rules: counters and histograms
+    summed, gauges the newest file's value, ``_created`` the earliest. The result is
+    written atomically (temporary file + ``os.replace``) with the mtime of the newest file
+    merged: that is older than every file left, so those still win for gauges, and the
+    merged ``/metrics`` is the same, sample for sample, before and after.
+
+    Why the age: a run process rewrites its own file, cumulatively, after each step; a file
+    deleted while its process still runs would be recreated with totals already counted in
+    the compacted file. So a file is compacted only once its process can no longer write
+    it; a day is far longer than any step.
+
+    Only one compaction runs at a time: it takes ``flock`` on ``directory / .compact.lock``
+    without waiting, and returns 0 when that is held (by another compaction or a
+    :func:`collect_metrics_text` reading the folder). A file that cannot be parsed is
+    logged and left in place (not merged, not deleted); if that is the compacted file
+    itself, nothing is done. A crash between writing the compacted file and deleting the
+    merged ones would count those files twice until they are deleted by hand.
+    """
+    if not directory.is_dir():
+        return 0
+    cutoff_ns = int(((time.time() if now is None else now) - older_than_seconds) * 1e9)
+    target = directory / COMPACTED_NAME
+    with _folder_lock(directory, exclusive=True) as locked:
+        if not locked:
+            return 0
+        old: list[tuple[int, str, Path]] = []
+        for path in directory.glob("*.prom"):
+            with contextlib.suppress(FileNotFoundError):
+                mtime_ns = path.stat().st_mtime_ns
+                if path.name == COMPACTED_NAME or mtime_ns < cutoff_ns:
+                    old.append((mtime_ns, path.name, path))
+        if not any(path != target for _, _, path in old):
+            return 0
+        sources: list[list[Metric]] = []
+        merged: list[tuple[int, Path]] = []
+        for mtime_ns, _, path in sorted(old):
+            try:
+                sources.append(_parse_file(path))
+            except ValueError as exc:
+                if path == target:
+                    logger.warning("not compacting metrics files: %s", exc)
+                    return 0
+                logger.warning("left out of compaction: %s", exc)
+                continue
+            merged.append((mtime_ns, path))
+        gone = [path for _, path in merged if path != target]
+        if not gone:
+            return 0
+        newest_ns = max(mtime_ns for mtime_ns, _ in merged)
+        temporary = directory / f".{COMPACTED_NAME}.{os.getpid()}.tmp"
+        try:
+            with temporary.open("wb") as out:
+                out.write(_exposition(_merge(sources)))
+                out.flush()
+                os.fsync(out.fileno())
+            os.utime(temporary, ns=(newest_ns, newest_ns))
+            os.replace(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        for path in gone:
+            path.unlink(missing_ok=True)
+        return len(gone)
+
+
 def collect_metrics_text(
     directory: Path | None, registry: CollectorRegistry | None = REGISTRY
 ) -> bytes:
@@ -387,22 +516,19 @@ def collect_metrics_text(
 
     Counters and histograms are summed over the sources; gauges take the most recently
     written file's value, this process's own value winning over any file. A file that
-    cannot be parsed raises ``ValueError`` naming it.
+    cannot be parsed raises ``ValueError`` naming it. The files are read under a shared
+    lock, so never in the middle of a :func:`compact_metrics_files`.
     """
     sources: list[Iterable[Metric]] = []
-    for path in _files_oldest_first(directory) if directory is not None else []:
-        try:
-            sources.append(list(text_string_to_metric_families(path.read_text("utf-8"))))
-        except (ValueError, IndexError) as exc:
-            raise ValueError(f"unparsable metrics file {path}: {exc}") from exc
+    if directory is not None and directory.is_dir():
+        with _folder_lock(directory, exclusive=False):
+            sources.extend(_parse_file(path) for path in _files_oldest_first(directory))
     if registry is not None:
         own = CollectorRegistry(auto_describe=False)
         own.register(_Recorded(registry))
         text = generate_latest(own).decode("utf-8")
         sources.append(list(text_string_to_metric_families(text)))
-    merged = CollectorRegistry(auto_describe=False)
-    merged.register(_Merged(_merge(sources)))
-    return generate_latest(merged)
+    return _exposition(_merge(sources))
 
 
 StartResponse = Callable[[str, list[tuple[str, str]]], object]

@@ -24,7 +24,8 @@ import ipaddress
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -47,7 +48,11 @@ from starlette.concurrency import run_in_threadpool
 
 from pas_pipeline.config import Secret, Settings
 from pas_pipeline.instance import prepare_dagster_home
-from pas_pipeline.observability.metrics import CONTENT_TYPE_LATEST, collect_metrics_text
+from pas_pipeline.observability.metrics import (
+    CONTENT_TYPE_LATEST,
+    collect_metrics_text,
+    compact_metrics_files,
+)
 from pas_pipeline.webserver.auth import ASGIApp, Receive, Scope, Send, TokenGate
 
 DAGSTER_INTERNALS: tuple[str, ...] = (
@@ -65,16 +70,32 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_WORKSPACE = Path("workspace.yaml")
 METRICS_PATH = "/metrics"
+COMPACT_EVERY_SECONDS = 3600.0
+"""How often (at most) the served ``/metrics`` compacts the metric files."""
 
 logger = logging.getLogger("pas_pipeline.webserver")
 
 
-def metrics_app(directory: Path | None) -> ASGIApp:
+def metrics_app(directory: Path | None, clock: Callable[[], float] = time.monotonic) -> ASGIApp:
     """An ASGI app answering every HTTP request with the pipeline's Prometheus metrics
-    (text format 0.0.4; files of ``directory`` merged with this process's registry)."""
+    (text format 0.0.4; files of ``directory`` merged with this process's registry).
+    Before collecting it compacts ``directory`` (:func:`compact_metrics_files`), at most
+    once per :data:`COMPACT_EVERY_SECONDS` of ``clock`` (a monotonic clock)."""
+    last_compaction: list[float] = []
+
+    def collect() -> bytes:
+        if directory is not None and (
+            not last_compaction or clock() - last_compaction[0] >= COMPACT_EVERY_SECONDS
+        ):
+            last_compaction[:] = [clock()]
+            try:
+                compact_metrics_files(directory)
+            except OSError:
+                logger.exception("compacting the metrics files in %s failed", directory)
+        return collect_metrics_text(directory)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        body = await run_in_threadpool(collect_metrics_text, directory)
+        body = await run_in_threadpool(collect)
         headers = [
             (b"content-type", CONTENT_TYPE_LATEST.encode()),
             (b"content-length", str(len(body)).encode()),
