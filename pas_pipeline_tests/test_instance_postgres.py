@@ -29,6 +29,7 @@ def test_materialisation_records_land_in_postgres(tmp_path, postgres_database, m
             resources={
                 "data_sources": defs.resources["data_sources"],
                 "io_manager": defs.resources["io_manager"],
+                "observability": defs.resources["observability"],
             },
         )
         assert result.success

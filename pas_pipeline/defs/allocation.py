@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from pas_pipeline.defs.checks import blocking_check_spec, validated
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.defs.performance import capital_evidence
 from pas_pipeline.defs.portfolio import (
@@ -44,6 +45,7 @@ PER_DAY = {
     ins={"returns": dg.AssetIn(partition_mapping=lookback(REGIME_SESSIONS))},
     **PER_DAY,
 )
+@observed
 def correlation_regime(context: dg.AssetExecutionContext, returns: pd.DataFrame) -> dg.Output:
     """Average pairwise correlation of the eleven SPDR sector ETFs over the last 63 sessions,
     ranked against its own last 252 values; ``delta >= 0`` scales risk aversion up in
@@ -94,6 +96,7 @@ def sleeve_capital(
     ins={"covariance": dg.AssetIn(), "universe": dg.AssetIn(), **SLEEVE_INS},
     **PER_DAY,
 )
+@observed
 def bl_posterior(
     context: dg.AssetExecutionContext,
     covariance: pd.DataFrame,
@@ -126,6 +129,7 @@ def bl_posterior(
     },
     **PER_DAY,
 )
+@observed
 def min_max_weights(
     context: dg.AssetExecutionContext,
     bl_posterior: pd.DataFrame,
@@ -169,6 +173,7 @@ def min_max_weights(
     ],
     **PER_DAY,
 )
+@observed
 def target_weights(
     context: dg.AssetExecutionContext,
     min_max_weights: pd.DataFrame,

@@ -12,7 +12,7 @@ import pandera.pandas as pa
 
 from pas_pipeline.defs.checks import blocking_check_spec, validated
 from pas_pipeline.defs.market_data import partition_dates
-from pas_pipeline.defs.observability import compute_span
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import DataSourcesResource
 from pas_pipeline.observability.metrics import record_rows_ingested
@@ -225,22 +225,22 @@ def build_alt_data_asset(spec: AltDataSpec) -> dg.AssetsDefinition:
             )
         ],
     )
+    @observed
     def alt_data_asset(
         context: dg.AssetExecutionContext,
         universe: pd.DataFrame,
         data_sources: DataSourcesResource,
     ) -> Iterator[Any]:
-        with compute_span(context, spec.name):
-            first, last = partition_dates(context)
-            start, end = known_window(first, last)
-            frame = spec.fetch(data_sources, universe, start, end)
-            stored = stamp_sessions(frame, first, last)
-            yield from validated(
-                frame,
-                {check: lambda f: validate_frame(spec.schema, f, spec.source)},
-                _metadata(frame, universe),
-                stored=stored,
-            )
+        first, last = partition_dates(context)
+        start, end = known_window(first, last)
+        frame = spec.fetch(data_sources, universe, start, end)
+        stored = stamp_sessions(frame, first, last)
+        yield from validated(
+            frame,
+            {check: lambda f: validate_frame(spec.schema, f, spec.source)},
+            _metadata(frame, universe),
+            stored=stored,
+        )
         record_rows_ingested(spec.name, len(stored))
 
     return alt_data_asset

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, is_trading_day
-from pas_pipeline.defs.observability import METRICS_HOOKS
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.defs.resources import LedgerResource
 from pas_pipeline.execution import performance as perf
@@ -32,6 +32,7 @@ from pas_pipeline.portfolio.risk_inputs import wide_returns
     kinds={"pandas"},
     ins={"returns": dg.AssetIn(partition_mapping=lookback(VAR_WINDOW))},
 )
+@observed
 def daily_statistics_asset(
     context: dg.AssetExecutionContext, returns: pd.DataFrame, ledger: LedgerResource
 ) -> dg.Output:
@@ -69,7 +70,6 @@ daily_statistics_job = dg.define_asset_job(
     "daily_statistics_job",
     selection=[daily_statistics_asset],
     partitions_def=trading_day_partitions,
-    hooks=METRICS_HOOKS,
     description="The live book's daily returns and risk (after the daily reconciliation).",
 )
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from pas_pipeline.calendar import trading_days
 from pas_pipeline.defs.market_data import partition_dates
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.strategies.alt_signals import dc_insider_scores
 from pas_pipeline.strategies.registry import STRATEGIES_BY_NAME
@@ -34,6 +35,7 @@ WINDOW_DAYS = int(STRATEGIES_BY_NAME["dc_insider_score"].params["window_days"])
     kinds={"pandas"},
     ins={name: dg.AssetIn(partition_mapping=lookback(WINDOW_SESSIONS)) for name in SOURCES},
 )
+@observed
 def dc_insider_scores_asset(
     context: dg.AssetExecutionContext, **sources: pd.DataFrame
 ) -> dg.Output:

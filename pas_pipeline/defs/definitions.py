@@ -25,7 +25,7 @@ from pas_pipeline.defs.execution import (
     set_trading_state_job,
 )
 from pas_pipeline.defs.io_managers import AltDataIOManager
-from pas_pipeline.defs.observability import METRICS_HOOKS, ObservabilityResource
+from pas_pipeline.defs.observability import ObservabilityResource
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.reconciliation import (
     account_positions,
@@ -47,7 +47,6 @@ REBALANCE_GROUPS = ("reference_data", "market_data", "alt_data", "strategies", "
 
 rebalance_job = dg.define_asset_job(
     "rebalance",
-    hooks=METRICS_HOOKS,
     selection=dg.AssetSelection.groups(*REBALANCE_GROUPS),
     partitions_def=trading_day_partitions,
     description="Data -> strategy sleeves -> risk -> target weights for one trading day. "
@@ -56,7 +55,6 @@ rebalance_job = dg.define_asset_job(
 
 market_data_job = dg.define_asset_job(
     "market_data",
-    hooks=METRICS_HOOKS,
     selection=dg.AssetSelection.assets(market_data.universe, market_data.prices, portfolio.returns),
     partitions_def=trading_day_partitions,
     description="Universe, daily prices and returns: daily ingest, and backfills of history "
@@ -66,7 +64,6 @@ market_data_job = dg.define_asset_job(
 
 alt_data_job = dg.define_asset_job(
     "alt_data",
-    hooks=METRICS_HOOKS,
     selection=dg.AssetSelection.assets(
         market_data.universe,
         *ALT_DATA_ASSETS,

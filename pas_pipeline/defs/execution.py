@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from pas_pipeline.defs.observability import METRICS_HOOKS
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.resources import BrokerResource, LedgerResource, WarehouseReader
 from pas_pipeline.execution.limits import PreTradeLimits
 from pas_pipeline.execution.model import OrderLimits
@@ -59,6 +59,7 @@ class ExecuteOrdersConfig(dg.Config):
 
 
 @dg.op(tags={"pas/side_effects": "broker"}, pool="broker")
+@observed
 def execute_orders(
     context: dg.OpExecutionContext,
     config: ExecuteOrdersConfig,
@@ -118,7 +119,6 @@ def execute_orders(
 
 
 @dg.job(
-    hooks=METRICS_HOOKS,
     description="Trade one rebalance: plan, submit (idempotent), record.",
     tags={"pas/kind": "execution"},
 )
@@ -170,6 +170,7 @@ class TradingStateConfig(dg.Config):
 
 
 @dg.op(tags={"pas/side_effects": "ledger"})
+@observed
 def set_trading_state(
     context: dg.OpExecutionContext, config: TradingStateConfig, ledger: LedgerResource
 ) -> None:
@@ -182,7 +183,6 @@ def set_trading_state(
 
 
 @dg.job(
-    hooks=METRICS_HOOKS,
     description="Set the kill switch (ACTIVE / REDUCE_ONLY / HALTED) with a reason.",
 )
 def set_trading_state_job() -> None:

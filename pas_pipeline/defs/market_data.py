@@ -7,7 +7,7 @@ import dagster as dg
 import pandas as pd
 
 from pas_pipeline.defs.checks import blocking_check_spec, validated
-from pas_pipeline.defs.observability import compute_span
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import DataSourcesResource
 from pas_pipeline.observability.metrics import record_rows_ingested
@@ -15,6 +15,7 @@ from pas_pipeline.schemas import PRICES_SCHEMA, validate_frame
 
 
 @dg.asset(group_name="reference_data", kinds={"duckdb"})
+@observed
 def universe(data_sources: DataSourcesResource) -> dg.Output[pd.DataFrame]:
     """Stocks the strategies choose from, with sector and market capitalisation (USD)."""
     frame = data_sources.universe()
@@ -48,6 +49,7 @@ def partition_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date
         )
     ],
 )
+@observed
 def prices(
     context: dg.AssetExecutionContext, universe: pd.DataFrame, data_sources: DataSourcesResource
 ) -> Iterator[dg.AssetCheckResult | dg.Output]:
@@ -56,8 +58,7 @@ def prices(
     of days in a single backfill run."""
     start, end = partition_dates(context)
     symbols = sorted(set(universe["ticker"]) | set(data_sources.etfs()["ticker"]))
-    with compute_span(context, "prices"):
-        result = data_sources.prices(symbols, start, end)
+    result = data_sources.prices(symbols, start, end)
     frame = result.frame
     if result.missing:
         context.log.warning(

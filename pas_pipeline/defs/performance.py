@@ -13,6 +13,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import trading_day_partitions
 from pas_pipeline.defs.resources import LedgerResource, WarehouseReader
 from pas_pipeline.execution import performance as perf
@@ -133,6 +134,7 @@ def _metadata(frame: pd.DataFrame) -> dict[str, Any]:
     metadata={"partition_expr": "date"},
     kinds={"pandas"},
 )
+@observed
 def realised_performance(
     context: dg.AssetExecutionContext, ledger: LedgerResource, warehouse: WarehouseReader
 ) -> dg.Output:

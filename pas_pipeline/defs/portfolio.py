@@ -6,6 +6,7 @@ import pandas as pd
 
 from pas_pipeline.calendar import MAX_SESSIONS_SINCE_REBALANCE
 from pas_pipeline.defs.market_data import partition_dates
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.defs.strategies import SLEEVE_ASSETS
 from pas_pipeline.portfolio.combine import CASH, latest_sleeves
@@ -29,6 +30,7 @@ SLEEVE_INS = {
     metadata={"partition_expr": "date"},
     kinds={"pandas"},
 )
+@observed
 def returns(context: dg.AssetExecutionContext, prices: pd.DataFrame) -> dg.Output[pd.DataFrame]:
     """Simple daily returns of adjusted closes (``adj_close_t / adj_close_{t-1} - 1``), one
     row per ticker and session; the first session of a ticker has no row."""
@@ -64,6 +66,7 @@ def stacked_sleeves(sleeves: dict[str, pd.DataFrame]) -> pd.DataFrame:
     metadata={"partition_expr": "date"},
     kinds={"pandas"},
 )
+@observed
 def covariance(
     context: dg.AssetExecutionContext, returns: pd.DataFrame, **sleeves: pd.DataFrame
 ) -> dg.Output[pd.DataFrame]:

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from pas_pipeline.calendar import EXCHANGE_TIMEZONE, latest_trading_day
-from pas_pipeline.defs.observability import METRICS_HOOKS
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.resources import BrokerResource, LedgerResource, WarehouseReader
 from pas_pipeline.execution.reconcile import (
     ledger_fills,
@@ -68,6 +68,7 @@ def session_closes(warehouse: WarehouseReader, day: dt.date) -> dict[str, float]
         )
     ],
 )
+@observed
 def account_positions(
     config: ReconcileConfig,
     broker: BrokerResource,
@@ -123,7 +124,6 @@ def account_positions(
 
 reconcile_job = dg.define_asset_job(
     "reconcile",
-    hooks=METRICS_HOOKS,
     selection=[account_positions],
     description="Compare the broker's positions with the ledger (fails on any mismatch).",
 )

@@ -18,6 +18,7 @@ import pandas as pd
 from pas_pipeline.calendar import is_rebalance_day, trading_days
 from pas_pipeline.defs.checks import blocking_check_spec, validated
 from pas_pipeline.defs.market_data import partition_dates
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.defs.resources import DataSourcesResource
 from pas_pipeline.schemas import validate_frame
@@ -65,6 +66,7 @@ def fetch_vintage(
     ins={"news_sentiment": dg.AssetIn(partition_mapping=lookback(NEWS_SESSIONS))},
     check_specs=[blocking_check_spec("search_interest", CHECK, "Each vintage matches the schema.")],
 )
+@observed
 def search_interest(
     context: dg.AssetExecutionContext,
     universe: pd.DataFrame,

@@ -13,7 +13,7 @@ from pas_pipeline.calendar import (
     is_rebalance_day,
 )
 from pas_pipeline.defs.checks import blocking_check_spec, validated
-from pas_pipeline.defs.observability import compute_span
+from pas_pipeline.defs.observability import observed
 from pas_pipeline.defs.partitions import lookback, trading_day_partitions
 from pas_pipeline.portfolio.combine import CASH
 from pas_pipeline.schemas import SLEEVE_SCHEMA, validate_frame
@@ -48,10 +48,10 @@ def build_sleeve_asset(spec: StrategySpec) -> dg.AssetsDefinition:
             )
         ],
     )
+    @observed
     def sleeve_asset(context: dg.AssetExecutionContext, **inputs: pd.DataFrame) -> Iterator[Any]:
         as_of = pd.Timestamp(context.partition_key)
-        with compute_span(context, spec.name):
-            sleeve = sleeve_in_force(spec, inputs, as_of)
+        sleeve = sleeve_in_force(spec, inputs, as_of)
         frame = sleeve_frame(spec, sleeve, as_of)
         held = frame[frame["ticker"] != CASH]
         metadata = {

@@ -23,11 +23,13 @@ and :func:`install_trace_log_records` put ``trace_id`` (32 hex digits) and ``spa
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import os
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime
@@ -271,6 +273,32 @@ def order_span(
         **{"order.client_order_id": client_order_id, "order.symbol": symbol, "order.side": side},
         **attributes,
     )
+
+
+def run_trace_context(run_id: str) -> otel_context.Context:
+    """A parent context that makes spans opened under it part of run ``run_id``'s trace.
+
+    The trace id is the run id itself (a Dagster run id is a UUID: its 32 hex digits
+    without dashes; any other string is hashed), so every span of a run, in whichever
+    process a step executes, shares one trace, and a run found in the Dagster UI gives its
+    trace id directly. The parent is a remote, sampled, non-recording span whose span id
+    is derived from the run id; it is never exported.
+    """
+    digest = hashlib.sha256(run_id.encode("utf-8")).digest()
+    try:
+        trace_id = uuid.UUID(run_id).int
+    except ValueError:
+        trace_id = int.from_bytes(digest[:16], "big")
+    span_id = int.from_bytes(digest[16:24], "big") or 1
+    parent = trace.NonRecordingSpan(
+        trace.SpanContext(
+            trace_id=trace_id or 1,
+            span_id=span_id,
+            is_remote=True,
+            trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
+        )
+    )
+    return trace.set_span_in_context(parent)
 
 
 def current_trace_id() -> str | None:
