@@ -67,13 +67,19 @@ def _demo_on_fake_alpaca(settings: Settings, today: dt.date | None) -> int:
 
 
 def _trading_state(args: argparse.Namespace) -> int:
+    """Show or set the kill switch; a change also updates the served ``pas_trading_state``
+    gauge (this process writes its own metrics file, as a run would)."""
     from pas_pipeline.execution.ledger import Ledger
+    from pas_pipeline.observability.metrics import record_trading_state, write_process_metrics
 
     settings = Settings.from_env()
     with Ledger.connect(settings.pg_uri or settings.ledger_path) as ledger:
         if args.state:
             ledger.set_trading_state(args.state, args.reason)
         detail = ledger.trading_state_detail()
+    if args.state:
+        record_trading_state(detail.state)
+        write_process_metrics(settings.metrics_dir, "cli-trading-state")
     print(f"{detail.state.value}  ({detail.reason}, since {detail.updated_at})")
     return 0
 

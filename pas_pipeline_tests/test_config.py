@@ -57,6 +57,18 @@ def test_kill_switch_set_from_the_cli_survives_a_new_process(tmp_path, monkeypat
     assert Ledger.connect(tmp_path / "ledger.duckdb").get_trading_state().value == "HALTED"
 
 
+def test_kill_switch_set_from_the_cli_reaches_the_served_gauge(tmp_path, monkeypatch):
+    from pas_pipeline.cli import main
+    from pas_pipeline.observability.metrics import collect_metrics_text
+
+    monkeypatch.setenv("PAS_HOME", str(tmp_path))
+    monkeypatch.delenv("PG_URI", raising=False)
+    main(["trading-state", "REDUCE_ONLY", "--reason", "drill"])
+    served = collect_metrics_text(tmp_path / "metrics", registry=None).decode()
+    assert 'pas_trading_state{state="REDUCE_ONLY"} 1.0' in served
+    assert 'pas_trading_state{state="ACTIVE"} 0.0' in served
+
+
 def test_kill_switch_set_from_a_dagster_job(tmp_path):
     import dagster as dg
 
