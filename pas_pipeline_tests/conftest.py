@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -58,6 +59,13 @@ def postgres_uri() -> Iterator[str]:
 def postgres_database() -> Iterator[str]:
     """URI of a fresh PostgreSQL database on the test server, dropped afterwards (for tools
     such as Dagster's instance storage that manage their own tables in ``public``)."""
+    with fresh_postgres_database() as uri:
+        yield uri
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """What :func:`postgres_database` yields, for fixtures of other scopes."""
     base = os.environ.get("PAS_TEST_PG_URI", DEFAULT_PG_URI)
     name = f"pytest_{uuid.uuid4().hex[:16]}"
     with _admin_connection(base) as admin:
