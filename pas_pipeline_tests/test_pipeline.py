@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pas_pipeline.config import BrokerKind, Secret
 from pas_pipeline.defs import performance
@@ -100,6 +101,17 @@ def test_demo_rerun_places_no_order_twice(demo, defs, instance, settings):
     again = run_demo(defs, instance, today=dt.date(2024, 7, 7))
     assert again.history_run_id is None  # history already stored
     assert len(broker.list_orders()) == len(before)
+
+
+def test_the_execution_run_writes_its_order_and_rebalance_metrics(demo, settings):
+    [path] = settings.metrics_dir.glob(f"{demo.execution_run_id}-*.prom")
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(path.read_text())
+        for sample in family.samples
+    }
+    assert samples["pas_rebalance_seconds_count"] >= 1
+    assert samples["pas_orders_submitted_total"] >= len(demo.orders)
 
 
 def test_history_backfill_is_one_run_over_the_whole_range(demo, instance):

@@ -6,6 +6,7 @@ no retry policy; idempotency comes from deterministic client order ids (see
 ``pas_pipeline.execution``).
 """
 
+import time
 from typing import Any
 
 import dagster as dg
@@ -16,7 +17,11 @@ from pas_pipeline.defs.resources import BrokerResource, LedgerResource, Warehous
 from pas_pipeline.execution.limits import PreTradeLimits
 from pas_pipeline.execution.model import OrderLimits
 from pas_pipeline.execution.rebalance import execute_rebalance
-from pas_pipeline.observability.metrics import record_orders, record_trading_state
+from pas_pipeline.observability.metrics import (
+    record_orders,
+    record_rebalance_seconds,
+    record_trading_state,
+)
 
 ORDERS_ASSET = dg.AssetSpec(
     "orders",
@@ -82,6 +87,7 @@ def execute_orders(
         fractional=config.fractional,
     )
     account, book = broker.open(), ledger.open()
+    started = time.perf_counter()
     try:
         outcome = execute_rebalance(
             as_of=day,
@@ -98,6 +104,7 @@ def execute_orders(
     finally:
         account.close()
         book.close()
+    record_rebalance_seconds(time.perf_counter() - started)
     context.log.info(outcome.summary())
     record_orders(len(outcome.report.submitted), [reason for _, reason in outcome.blocked])
     context.log_event(
