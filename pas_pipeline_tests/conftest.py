@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,11 +11,37 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from pas_pipeline.execution.ledger import redact_uri
+from pas_pipeline.observability.tracing import attach_span_processor
 from pas_pipeline_tests.pipeline_fixtures import defs, instance, settings  # noqa: F401 (fixtures)
 
 DEFAULT_PG_URI = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """Finished spans of the test, captured in memory."""
+    exporter = InMemorySpanExporter()
+    detach = attach_span_processor(SimpleSpanProcessor(exporter))
+    yield exporter
+    detach()
+
+
+@pytest.fixture
+def compared_digests(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bytes, bytes]]:
+    """Every ``hmac.compare_digest(a, b)`` call of the test, in order (it still compares)."""
+    calls: list[tuple[bytes, bytes]] = []
+    real = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    return calls
 
 
 def _with_search_path(uri: str, schema: str) -> str:

@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
-import pytest
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -15,17 +13,8 @@ from pas_pipeline.config import Settings
 from pas_pipeline.defs.market_data import prices, universe
 from pas_pipeline.defs.observability import ObservabilityResource, observed
 from pas_pipeline.observability.metrics import record_api_call
-from pas_pipeline.observability.tracing import attach_span_processor
 
 DAY = "2026-11-20"
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    detach = attach_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    detach()
 
 
 def metric_files(directory: Path) -> list[Path]:

@@ -7,12 +7,10 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
@@ -21,7 +19,6 @@ from pas_pipeline.observability.tracing import (
     TraceContextFilter,
     TracingConfigError,
     asset_span,
-    attach_span_processor,
     configure_tracing,
     current_trace_id,
     install_trace_log_records,
@@ -43,13 +40,6 @@ POLICY = ApiPolicy(
 )
 
 
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    """Finished spans of the test, captured in memory."""
-    exporter = InMemorySpanExporter()
-    detach = attach_span_processor(SimpleSpanProcessor(exporter))
-    yield exporter
-    detach()
 
 
 def client(*responses: httpx.Response) -> ApiClient:

@@ -4,7 +4,6 @@ given as a bearer header or as the session cookie the login page sets."""
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 from collections.abc import AsyncIterator
 
@@ -174,24 +173,15 @@ def test_logging_out_clears_the_cookie(client: TestClient) -> None:
 
 
 def test_tokens_and_cookies_are_compared_in_constant_time(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, compared_digests: list[tuple[bytes, bytes]]
 ) -> None:
-    compared: list[tuple[bytes, bytes]] = []
-    real = hmac.compare_digest
-
-    def spy(a: bytes, b: bytes) -> bool:
-        compared.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(hmac, "compare_digest", spy)
-
     client.get("/", headers=BEARER)
     client.cookies.set(SESSION_COOKIE, SESSION)
     client.get("/")
     client.cookies.clear()
     client.post("/login", data={"token": "guess"})
 
-    assert compared == [
+    assert compared_digests == [
         (TOKEN.encode(), TOKEN.encode()),
         (SESSION.encode(), SESSION.encode()),
         (b"guess", TOKEN.encode()),
