@@ -22,10 +22,11 @@ from pas_pipeline.sources.analyst_ratings import (
     make_analyst_ratings_client,
     parse_rating_changes,
 )
-from pas_pipeline.sources.errors import PayloadError
-from pas_pipeline.sources.http import ApiClient, unlimited
+from pas_pipeline.sources.errors import PayloadError, SourceAuthError
+from pas_pipeline.sources.http import ApiClient, sample_transport, unlimited
 from pas_pipeline.sources.sample import analyst_ratings as sample_ratings
 from pas_pipeline.sources.sample import yahoo as sample_yahoo
+from pas_pipeline.sources.session_auth import YAHOO_COOKIE_URL, YAHOO_CRUMB_URL, SessionAuth
 from pas_pipeline.sources.universe import sample_universe
 from pas_pipeline.sources.yahoo import YAHOO_POLICY
 
@@ -186,9 +187,8 @@ def json_response(payload: Any, status: int = 200) -> httpx.Response:
     return httpx.Response(status, content=body, headers={"content-type": "application/json"})
 
 
-def live_client(
-    handler: Handler, crumb: str | None = None
-) -> tuple[AnalystRatingsClient, list[httpx.Request]]:
+def live_client(handler: Handler) -> tuple[AnalystRatingsClient, list[httpx.Request]]:
+    """The client on a scripted transport, without Yahoo's session (see test_session_auth)."""
     seen: list[httpx.Request] = []
 
     def record(request: httpx.Request) -> httpx.Response:
@@ -201,21 +201,17 @@ def live_client(
         sleep=lambda seconds: None,
         clock=lambda: 0.0,
     )
-    return AnalystRatingsClient(api, crumb=crumb), seen
+    return AnalystRatingsClient(api), seen
 
 
 def test_the_request_path_and_parameters() -> None:
-    client, seen = live_client(lambda request: json_response(RECORDED), crumb="abc")
+    client, seen = live_client(lambda request: json_response(RECORDED))
     with client:
         assert client.upgrade_downgrade_history("BRK-B") == RECORDED
     request = seen[0]
     assert request.url.host == "query2.finance.yahoo.com"
     assert request.url.path == "/v10/finance/quoteSummary/BRK-B"
-    assert dict(request.url.params) == {
-        "modules": "upgradeDowngradeHistory",
-        "formatted": "false",
-        "crumb": "abc",
-    }
+    assert dict(request.url.params) == {"modules": "upgradeDowngradeHistory", "formatted": "false"}
 
 
 def test_an_unknown_symbol_404_is_no_rows_without_retrying() -> None:
@@ -249,9 +245,13 @@ def test_fetch_cuts_each_history_to_the_range_and_skips_unknown_symbols() -> Non
     pd.testing.assert_frame_equal(frame, want)
 
 
-def test_the_live_client_uses_the_yahoo_policy() -> None:
-    with make_analyst_ratings_client(DataMode.LIVE, crumb="c") as client:
-        assert client.api.policy is YAHOO_POLICY and client.crumb == "c"
+def test_the_live_client_uses_the_yahoo_policy_and_session() -> None:
+    with make_analyst_ratings_client(DataMode.LIVE) as client:
+        assert client.api.policy is YAHOO_POLICY
+        auth = client.api._client.auth
+        assert isinstance(auth, SessionAuth) and auth.source == "yahoo"
+        assert [step.url for step in auth.steps] == [YAHOO_COOKIE_URL, YAHOO_CRUMB_URL]
+        assert not auth.established  # lazily, on the first request
     assert YAHOO_POLICY.not_found_is_empty is True
 
 
@@ -322,6 +322,30 @@ def test_moving_today_only_adds_history(sample: AnalystRatingsClient) -> None:
     before = parse_rating_changes(earlier, ticker)
     pd.testing.assert_frame_equal(later[later["event_date"] <= pd.Timestamp(AS_OF)], before)
     assert later["event_date"].max() > pd.Timestamp(AS_OF)
+
+
+def test_the_sample_client_succeeds_only_because_it_established_yahoos_session(
+    sample: AnalystRatingsClient,
+) -> None:
+    path = "/v10/finance/quoteSummary/AAPL"
+    params = {"modules": "upgradeDowngradeHistory", "formatted": "false"}
+    assert sample.upgrade_downgrade_history("AAPL") is not None
+    auth = sample.api._client.auth
+    assert isinstance(auth, SessionAuth) and auth.established
+    bare = ApiClient(unlimited(YAHOO_POLICY), transport=sample_transport())
+    with bare, pytest.raises(SourceAuthError, match="HTTP 401"):
+        bare.get_json(path, params)  # the same request without the session
+    with httpx.Client(base_url=YAHOO_POLICY.base_url, transport=sample_transport()) as raw:
+        refused = raw.get(path, params=params)
+        cookie = raw.get("https://fc.yahoo.com/")  # sets A3 in the client's jar
+        assert cookie.status_code == 404 and "A3" in raw.cookies
+        wrong_crumb = raw.get(path, params={**params, "crumb": "not-the-crumb"})
+        crumb = raw.get("https://query1.finance.yahoo.com/v1/test/getcrumb").text
+        signed = raw.get(path, params={**params, "crumb": crumb})
+    assert refused.status_code == wrong_crumb.status_code == 401
+    assert refused.json()["finance"]["error"]["description"] == "Invalid Crumb"
+    assert crumb == sample_yahoo.crumb_for(raw.cookies["A3"])
+    assert signed.json() == sample.upgrade_downgrade_history("AAPL")
 
 
 def test_the_chart_path_of_the_same_host_still_serves_bars(sample: AnalystRatingsClient) -> None:

@@ -27,10 +27,11 @@ from pas_pipeline.sources.google_trends import (
     search_term,
     timeframe,
 )
-from pas_pipeline.sources.http import SAMPLE_HANDLERS
+from pas_pipeline.sources.http import SAMPLE_HANDLERS, sample_transport
 from pas_pipeline.sources.sample import google_trends as sample_trends
 from pas_pipeline.sources.sample import yahoo as sample_yahoo
 from pas_pipeline.sources.sample.alpaca_news import buzz_tickers
+from pas_pipeline.sources.session_auth import SessionAuth
 from pas_pipeline.sources.universe import sample_universe
 from pas_pipeline.strategies.trends_news import rising_interest
 
@@ -328,11 +329,53 @@ def test_an_unknown_term_has_no_data(sample: GoogleTrendsClient) -> None:
 
 def test_a_token_of_another_request_is_refused() -> None:
     with httpx.Client(transport=httpx.MockTransport(sample_trends.handle_request)) as raw:
+        raw.get("https://trends.google.com/?geo=US")  # the NID cookie
         answer = raw.get(
             "https://trends.google.com/trends/api/widgetdata/multiline",
             params={"req": json.dumps(WIDGET_REQUEST), "token": "APP6_TOKEN", "tz": 0},
         )
     assert answer.status_code == 400
+
+
+def test_the_sample_client_succeeds_only_because_it_established_googles_session(
+    sample: GoogleTrendsClient,
+) -> None:
+    assert sample.timeline("Apple", dt.date(2025, 6, 1), dt.date(2025, 6, 3))
+    auth = sample.explore._client.auth
+    assert isinstance(auth, SessionAuth) and auth.established
+    assert sample.widgets._client.auth is auth  # one session for both endpoints
+    explore = {
+        "hl": "en-US",
+        "tz": 0,
+        "req": json.dumps(
+            {
+                "comparisonItem": [
+                    {"keyword": "Apple", "geo": "US", "time": "2025-06-01 2025-06-03"}
+                ],
+                "category": 0,
+                "property": "",
+            }
+        ),
+    }
+    url = "https://trends.google.com/trends/api/explore"
+    with httpx.Client(transport=sample_transport()) as raw:
+        refused = raw.get(url, params=explore)  # the same request without the session
+        home = raw.get("https://trends.google.com/?geo=US")
+        assert home.status_code == 200 and "NID" in raw.cookies
+        answered = raw.get(url, params=explore)
+    assert refused.status_code == 429 and answered.status_code == 200
+    widget = answered.text.split("\n", 1)[1]
+    assert (
+        json.loads(widget)["widgets"][0]["token"]
+        == sample.timeseries_widget("Apple", dt.date(2025, 6, 1), dt.date(2025, 6, 3))["token"]
+    )
+
+
+def test_the_live_client_shares_one_google_session() -> None:
+    with make_google_trends_client(DataMode.LIVE) as client:
+        auth = client.explore._client.auth
+        assert isinstance(auth, SessionAuth) and auth.source == "google_trends"
+        assert client.widgets._client.auth is auth and not auth.established
 
 
 def test_the_buzz_tickers_have_the_most_rising_interest(sample: GoogleTrendsClient) -> None:

@@ -7,6 +7,12 @@ status 200, an empty body, truncated JSON) ends in a ``PayloadError`` naming the
 a timeout are retried (the wait honoured, no real sleep) and the fetch then succeeds.
 Per-source field and row errors are tested in each source's own test file. Reddit goes
 through praw and has its own fault tests (``test_reddit.py``).
+
+Sources whose sample server wants a web session (Yahoo's quote summary and quotes, Google
+Trends) get their production session auth, whose bootstrap requests are answered normally:
+the fault hits the first *data* request. Such a client answers a 401 by renewing the session
+and retrying once, so there the 401 fault is repeated on the retry (a 401 that survives a new
+session is an auth error), and a single 401 is shown to be recovered.
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ from pas_pipeline.sources import (
 )
 from pas_pipeline.sources.errors import PayloadError, SourceAuthError
 from pas_pipeline.sources.http import SAMPLE_HANDLERS, ApiClient, ApiPolicy, unlimited
+from pas_pipeline.sources.session_auth import (
+    SessionAuth,
+    google_trends_session_auth,
+    yahoo_session_auth,
+)
 from pas_pipeline_tests.fake_clock import FakeClock
 
 SECRET = "sk-live-DO-NOT-LEAK-42"
@@ -45,12 +56,14 @@ MakeApi = Callable[[ApiPolicy], ApiClient]
 @dataclass(frozen=True)
 class Source:
     """One API: its policy (name, host), the sample module answering it, how to build the
-    real client from ``ApiClient`` factories, and one fetch through the real parser."""
+    real client from ``ApiClient`` factories, one fetch through the real parser, and the web
+    session its production factory gives the ``ApiClient``, if any."""
 
     policy: ApiPolicy
     sample: str
     build: Callable[[MakeApi], Any]
     fetch: Callable[[Any], Any]
+    session: Callable[[], SessionAuth] | None = None
 
 
 SOURCES = {
@@ -89,12 +102,14 @@ SOURCES = {
         "google_trends",
         lambda api: google_trends.GoogleTrendsClient(*google_trends_apis(api)),
         lambda c: google_trends.fetch_search_interest(c, {"AAPL": "Apple"}, D0, D1),
+        google_trends_session_auth,
     ),
     "analyst_ratings": Source(
         yahoo.YAHOO_POLICY,
         "analyst_ratings",
         lambda api: analyst_ratings.AnalystRatingsClient(api(yahoo.YAHOO_POLICY)),
         lambda c: analyst_ratings.fetch_rating_changes(c, ["AAPL"], dt.date(2022, 1, 3), D1),
+        yahoo_session_auth,
     ),
     "clinical_trials": Source(
         clinical_trials.CLINICAL_TRIALS_POLICY,
@@ -123,6 +138,7 @@ SOURCES = {
         "sp1500",
         lambda api: sp1500.YahooQuoteClient(api(yahoo.YAHOO_POLICY)),
         lambda c: sp1500.fetch_market_caps(c, ["AAPL", "MSFT"]),
+        yahoo_session_auth,
     ),
 }
 
@@ -136,16 +152,28 @@ def google_trends_apis(api: MakeApi) -> tuple[ApiClient, ApiClient]:
 
 
 class Faulty:
-    """Answers the first request with ``fault``, then like the source's sample server."""
+    """Answers the first ``times`` data requests with ``fault``, everything else like the
+    sample servers (by host). Requests to a session's bootstrap URLs are not data requests."""
 
-    def __init__(self, host: str, fault: Callable[[httpx.Request], httpx.Response]) -> None:
-        self.sample = SAMPLE_HANDLERS[host]
+    def __init__(
+        self,
+        fault: Callable[[httpx.Request], httpx.Response],
+        times: int = 1,
+        session: SessionAuth | None = None,
+    ) -> None:
         self.fault = fault
+        self.times = times
+        self.bootstrap = {
+            httpx.URL(step.url).copy_with(query=None) for step in (session.steps if session else ())
+        }
         self.requests = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
-        return self.fault(request) if self.requests == 1 else self.sample(request)
+        if request.url.copy_with(query=None) not in self.bootstrap:
+            self.requests += 1
+            if self.requests <= self.times:
+                return self.fault(request)
+        return SAMPLE_HANDLERS[request.url.host](request)
 
 
 def timeout(request: httpx.Request) -> httpx.Response:
@@ -167,12 +195,16 @@ BROKEN_BODY = {"html_with_200", "empty_body", "truncated_json"}
 AUTH = {"401", "403"}
 
 
-def run(name: str, fault: str) -> tuple[Any, list[float]]:
+def run(name: str, fault: str, times: int | None = None) -> tuple[Any, list[float]]:
+    """Fetch from ``name`` with ``fault`` on the first data request (on the first two for a
+    401 to a source with a session, which renews it and retries once; or ``times``)."""
     source = SOURCES[name]
     importlib.import_module(f"pas_pipeline.sources.sample.{source.sample}")  # registers host
-    host = httpx.URL(source.policy.base_url).host
+    session = source.session() if source.session else None
+    if times is None:
+        times = 2 if session is not None and fault == "401" else 1
     clock = FakeClock()
-    transport = httpx.MockTransport(Faulty(host, FAULTS[fault]))
+    transport = httpx.MockTransport(Faulty(FAULTS[fault], times, session))
 
     def make_api(policy: ApiPolicy) -> ApiClient:
         return ApiClient(
@@ -181,6 +213,7 @@ def run(name: str, fault: str) -> tuple[Any, list[float]]:
             headers={"Authorization": f"Bearer {SECRET}"},
             sleep=clock.sleep,
             clock=clock,
+            auth=session,
         )
 
     client = source.build(make_api)
@@ -209,3 +242,12 @@ def test_every_source_handles_every_fault(name: str, fault: str) -> None:
             assert 7.0 in sleeps
         else:
             assert len(sleeps) >= 1
+
+
+SESSION_SOURCES = [name for name, source in SOURCES.items() if source.session is not None]
+
+
+@pytest.mark.parametrize("name", SESSION_SOURCES)
+def test_a_single_401_is_recovered_by_a_new_session(name: str) -> None:
+    result, sleeps = run(name, "401", times=1)
+    assert result is not None and sleeps == []

@@ -12,9 +12,16 @@ import pytest
 
 from pas_pipeline.config import DataMode
 from pas_pipeline.sources.errors import PayloadError, SourceAuthError
-from pas_pipeline.sources.http import SAMPLE_HANDLERS, USER_AGENT, ApiClient, unlimited
+from pas_pipeline.sources.http import (
+    SAMPLE_HANDLERS,
+    USER_AGENT,
+    ApiClient,
+    sample_transport,
+    unlimited,
+)
 from pas_pipeline.sources.sample import sp1500 as sample_sp1500
 from pas_pipeline.sources.sample import yahoo as sample_yahoo
+from pas_pipeline.sources.session_auth import SessionAuth
 from pas_pipeline.sources.sp1500 import (
     CONSTITUENT_COLUMNS,
     UNIVERSE_COLUMNS,
@@ -385,20 +392,20 @@ def test_market_caps_are_asked_in_batches_of_100_in_yahoo_spelling() -> None:
     assert math.isnan(caps["T9"])
 
 
-def test_the_quote_request_sends_the_crumb_when_given() -> None:
+def test_the_quote_request_asks_for_the_symbols_only() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, json={"quoteResponse": {"result": [], "error": None}})
 
-    with YahooQuoteClient(mock_api(YAHOO_POLICY, handler), crumb="abc") as client:
+    with YahooQuoteClient(mock_api(YAHOO_POLICY, handler)) as client:
         client.quotes(["AAPL", "MSFT"])
     assert seen[0].url.path == "/v7/finance/quote"
-    assert dict(seen[0].url.params) == {"symbols": "AAPL,MSFT", "crumb": "abc"}
+    assert dict(seen[0].url.params) == {"symbols": "AAPL,MSFT"}  # the crumb is the auth's
 
 
-def test_live_yahoo_without_a_crumb_is_an_auth_error() -> None:
+def test_an_invalid_crumb_answer_is_an_auth_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         error = {"code": "Unauthorized", "description": "Invalid Crumb"}
         return httpx.Response(401, json={"finance": {"result": None, "error": error}})
@@ -549,10 +556,28 @@ def test_the_sample_answers_unknown_pages_and_symbols_as_the_real_apis(sample: N
     assert response.status_code == 400
 
 
+def test_the_sample_quote_client_succeeds_only_because_it_established_yahoos_session(
+    sample: None,
+) -> None:
+    with make_quote_client(DataMode.SAMPLE) as quotes:
+        assert quotes.quotes(["AAPL"])["quoteResponse"]["result"][0]["symbol"] == "AAPL"
+        auth = quotes.api._client.auth
+        assert isinstance(auth, SessionAuth) and auth.established
+    bare = ApiClient(unlimited(YAHOO_POLICY), transport=sample_transport())
+    with YahooQuoteClient(bare) as client, pytest.raises(SourceAuthError, match="HTTP 401"):
+        client.quotes(["AAPL"])  # the same request without the session
+    with httpx.Client(transport=sample_transport()) as raw:
+        answer = raw.get("https://query2.finance.yahoo.com/v7/finance/quote?symbols=AAPL")
+        no_cookie = raw.get("https://query1.finance.yahoo.com/v1/test/getcrumb")
+    assert answer.status_code == no_cookie.status_code == 401
+    assert answer.json()["finance"]["error"]["description"] == "Invalid Crumb"
+
+
 def test_the_live_clients_use_the_real_hosts() -> None:
     assert WIKIPEDIA_POLICY.base_url == "https://en.wikipedia.org"
-    with make_quote_client(DataMode.LIVE, crumb="c") as quotes:
-        assert quotes.crumb == "c"
+    with make_quote_client(DataMode.LIVE) as quotes:
         assert quotes.api.policy is YAHOO_POLICY
+        auth = quotes.api._client.auth
+        assert isinstance(auth, SessionAuth) and auth.source == "yahoo"
     with make_wikipedia_client(DataMode.LIVE) as wiki:
         assert wiki.api.policy is WIKIPEDIA_POLICY

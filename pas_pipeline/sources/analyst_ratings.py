@@ -12,9 +12,11 @@ here. An unknown symbol is HTTP 404 with ``{"quoteSummary": {"result": null, "er
 {"code": "Not Found", ...}}}``, read as "no rows". The host, rate limit and retries are
 Yahoo's chart policy (:data:`pas_pipeline.sources.yahoo.YAHOO_POLICY`): same host, same limits.
 
-Live Yahoo wants a session cookie and a ``crumb`` query parameter on quote-summary calls
-(yfinance fetches one from ``/v1/test/getcrumb``); :class:`AnalystRatingsClient` sends a
-``crumb`` when given one but does not obtain it.
+Yahoo wants a session cookie and a ``crumb`` query parameter on quote-summary calls. The
+client's :class:`ApiClient` carries :func:`~pas_pipeline.sources.session_auth.yahoo_session_auth`
+(in both modes): before the first call it gets the cookie from ``https://fc.yahoo.com/`` and
+the crumb from ``https://query1.finance.yahoo.com/v1/test/getcrumb``, as yfinance does, then
+sends both on every call; an HTTP 401 (``Invalid Crumb``) renews the session once and retries.
 
 The tidy frame (:data:`RATING_CHANGE_COLUMNS`, one row per rating change):
 
@@ -56,6 +58,7 @@ from pas_pipeline.config import DataMode
 from pas_pipeline.schemas import DAY_COLUMN, FRAME_CHECK_COLUMNS, SYMBOL_COLUMN, TEXT_COLUMN
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, sample_transport, unlimited
+from pas_pipeline.sources.session_auth import yahoo_session_auth
 from pas_pipeline.sources.yahoo import YAHOO_POLICY, yahoo_symbol
 
 log = logging.getLogger(__name__)
@@ -106,13 +109,13 @@ FRAME_CHECK_COLUMNS.update({"known_on_event_day": "known_date"})
 class AnalystRatingsClient:
     """Raw ``upgradeDowngradeHistory`` payloads through a shared :class:`ApiClient`.
 
-    ``crumb`` (live Yahoo's anti-forgery token, paired with the session's cookie) is sent as
-    a query parameter when given.
+    Yahoo's session (cookie and ``crumb``) is the ``api``'s auth, not this class's concern:
+    :func:`make_analyst_ratings_client` builds it with
+    :func:`~pas_pipeline.sources.session_auth.yahoo_session_auth`.
     """
 
-    def __init__(self, api: ApiClient, crumb: str | None = None) -> None:
+    def __init__(self, api: ApiClient) -> None:
         self.api = api
-        self.crumb = crumb
 
     def __enter__(self) -> AnalystRatingsClient:
         return self
@@ -127,8 +130,6 @@ class AnalystRatingsClient:
         """The raw quote-summary payload of ``symbol``'s rating history; ``None`` on HTTP 404
         (Yahoo does not know the symbol)."""
         params = {"modules": MODULE, "formatted": "false"}
-        if self.crumb:
-            params["crumb"] = self.crumb
         path = f"{QUOTE_SUMMARY_PATH}{quote(yahoo_symbol(symbol), safe='')}"
         return self.api.get_json(path, params)
 
@@ -294,24 +295,28 @@ def fetch_rating_changes(
 
 
 def make_analyst_ratings_client(
-    mode: DataMode, universe_size: int | None = None, crumb: str | None = None
+    mode: DataMode, universe_size: int | None = None
 ) -> AnalystRatingsClient:
-    """An analyst-ratings client for ``mode``.
+    """An analyst-ratings client for ``mode``, with Yahoo's session
+    (:func:`~pas_pipeline.sources.session_auth.yahoo_session_auth`) in both modes.
 
     ``DataMode.SAMPLE``: the real client on :func:`sample_transport` with no rate limit,
     answered by :mod:`pas_pipeline.sources.sample.analyst_ratings` (through the Yahoo sample
-    handler of the same host; ``universe_size``, when given, selects the sample universe).
-    ``DataMode.LIVE``: the real network with :data:`YAHOO_POLICY` and ``crumb``, if any.
+    handler of the same host, which also serves the session's cookie and crumb;
+    ``universe_size``, when given, selects the sample universe). ``DataMode.LIVE``: the real
+    network with :data:`YAHOO_POLICY`.
     """
     if DataMode(mode) is DataMode.SAMPLE:
-        from pas_pipeline.sources.sample import yahoo as sample_yahoo  # registers the host
+        from pas_pipeline.sources.sample import yahoo as sample_yahoo  # registers the hosts
 
         if universe_size is not None:
             sample_yahoo.reconfigure(size=int(universe_size))
         return AnalystRatingsClient(
-            ApiClient(unlimited(YAHOO_POLICY), transport=sample_transport())
+            ApiClient(
+                unlimited(YAHOO_POLICY), transport=sample_transport(), auth=yahoo_session_auth()
+            )
         )
-    return AnalystRatingsClient(ApiClient(YAHOO_POLICY), crumb=crumb)
+    return AnalystRatingsClient(ApiClient(YAHOO_POLICY, auth=yahoo_session_auth()))
 
 
 __all__ = [

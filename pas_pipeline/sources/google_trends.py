@@ -20,7 +20,12 @@ Two requests per search term:
    ``tz=0``) for ranges up to 269 days.
 
 Both anti-JSON-hijacking prefixes are stripped by :attr:`ApiPolicy.json_prefix`: the two
-endpoints get one :class:`ApiClient` each (``)]}'`` and ``)]}',``) sharing one token bucket.
+endpoints get one :class:`ApiClient` each (``)]}'`` and ``)]}',``) sharing one token bucket
+and one web session. Without Google's ``NID`` cookie both endpoints answer HTTP 429:
+:func:`make_google_trends_client` gives both clients one
+:func:`~pas_pipeline.sources.session_auth.google_trends_session_auth` (in both modes), which
+gets the cookie from ``https://trends.google.com/?geo=US`` before the first request, as
+pytrends does, and sends it on every explore and multiline request.
 
 Values are **0-100 scaled per request**: 100 is the busiest day of that term within the
 requested range, so only the shape within one ticker's series (from one request) is
@@ -60,6 +65,7 @@ from pas_pipeline.config import DataMode
 from pas_pipeline.schemas import DAY_COLUMN, KNOWN_AFTER_EVENT, SYMBOL_COLUMN
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
+from pas_pipeline.sources.session_auth import google_trends_session_auth
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +158,23 @@ def timeframe(first: dt.date, last: dt.date) -> str:
 def google_trends_apis(
     transport: httpx.BaseTransport | None = None,
     policy: ApiPolicy = GOOGLE_TRENDS_POLICY,
+    auth: httpx.Auth | None = None,
     **client_options: Any,
 ) -> tuple[ApiClient, ApiClient]:
     """``(explore, widgetdata)`` clients: ``policy`` with the ``)]}'`` and the ``)]}',``
-    prefix. ``client_options`` (``sleep``, ``clock``, ``rng``) go to both."""
+    prefix. ``auth`` (one session, e.g. :func:`google_trends_session_auth`) and
+    ``client_options`` (``sleep``, ``clock``, ``rng``) go to both."""
     explore = ApiClient(
-        dataclasses.replace(policy, json_prefix=EXPLORE_PREFIX), transport, **client_options
+        dataclasses.replace(policy, json_prefix=EXPLORE_PREFIX),
+        transport,
+        auth=auth,
+        **client_options,
     )
     widgets = ApiClient(
-        dataclasses.replace(policy, json_prefix=MULTILINE_PREFIX), transport, **client_options
+        dataclasses.replace(policy, json_prefix=MULTILINE_PREFIX),
+        transport,
+        auth=auth,
+        **client_options,
     )
     return explore, widgets
 
@@ -169,7 +183,8 @@ class GoogleTrendsClient:
     """Daily interest of one term per call through two :class:`ApiClient` (one per prefix).
 
     The widget client is put on the explore client's token bucket, so the policy's rate
-    limit covers both endpoints together.
+    limit covers both endpoints together; both should carry one session auth
+    (:func:`google_trends_apis` with ``auth=``), so one ``NID`` cookie serves both.
     """
 
     def __init__(self, explore: ApiClient, widgets: ApiClient) -> None:
@@ -357,22 +372,24 @@ def fetch_search_interest(
 def make_google_trends_client(
     mode: DataMode, universe_size: int | None = None
 ) -> GoogleTrendsClient:
-    """A Google Trends client for ``mode``.
+    """A Google Trends client for ``mode``; its two clients share one session
+    (:func:`~pas_pipeline.sources.session_auth.google_trends_session_auth`) in both modes.
 
     ``DataMode.SAMPLE``: the real client on :func:`sample_transport` with no rate limit,
-    answered by :mod:`pas_pipeline.sources.sample.google_trends` (``universe_size``, when
-    given, selects the sample universe, as for Yahoo). ``DataMode.LIVE``: the real network
-    with :data:`GOOGLE_TRENDS_POLICY` (no key).
+    answered by :mod:`pas_pipeline.sources.sample.google_trends` (which also sets the ``NID``
+    cookie; ``universe_size``, when given, selects the sample universe, as for Yahoo).
+    ``DataMode.LIVE``: the real network with :data:`GOOGLE_TRENDS_POLICY` (no key).
     """
+    session = google_trends_session_auth()
     if DataMode(mode) is DataMode.SAMPLE:
         from pas_pipeline.sources.sample import google_trends as sample_trends  # registers host
 
         if universe_size is not None:
             sample_trends.reconfigure(size=int(universe_size))
         return GoogleTrendsClient(
-            *google_trends_apis(sample_transport(), unlimited(GOOGLE_TRENDS_POLICY))
+            *google_trends_apis(sample_transport(), unlimited(GOOGLE_TRENDS_POLICY), auth=session)
         )
-    return GoogleTrendsClient(*google_trends_apis())
+    return GoogleTrendsClient(*google_trends_apis(auth=session))
 
 
 __all__ = [

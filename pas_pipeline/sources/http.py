@@ -14,7 +14,10 @@ Every :meth:`ApiClient.get_json` call runs in an ``http.get`` span (attributes: 
 request path without the query string, final HTTP status, retries, and the row count when
 the body is a JSON list; never a header or a parameter) and records the
 ``pas_api_request_seconds``, ``pas_api_errors_total`` and ``pas_api_retries_total`` metrics
-(:mod:`pas_pipeline.observability.metrics`).
+(:mod:`pas_pipeline.observability.metrics`). With an ``auth`` (a web session such as
+:mod:`pas_pipeline.sources.session_auth`), the session's own requests (its bootstrap, and a
+renewal plus the retried request) happen inside the call that triggers them, so they are
+part of that call's span, duration and final status.
 """
 
 from __future__ import annotations
@@ -163,7 +166,9 @@ class ApiClient:
     ``headers`` are sent with every request after ``User-Agent`` and ``Accept``; put keys
     there, never in errors. ``sleep`` (seconds), ``clock`` (monotonic seconds),
     ``wall_clock`` (epoch seconds, for HTTP-date ``Retry-After``) and ``rng`` are injectable
-    so tests are instant and deterministic. Use as a context manager or call :meth:`close`.
+    so tests are instant and deterministic. ``auth`` (an ``httpx.Auth``, e.g. a
+    :class:`~pas_pipeline.sources.session_auth.SessionAuth`) signs every request. Use as a
+    context manager or call :meth:`close`.
     """
 
     def __init__(
@@ -175,6 +180,7 @@ class ApiClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         wall_clock: Callable[[], float] = time.time,
+        auth: httpx.Auth | None = None,
     ) -> None:
         self.policy = policy
         self._sleep = sleep
@@ -185,6 +191,7 @@ class ApiClient:
         self._client = httpx.Client(
             base_url=policy.base_url,
             transport=transport,
+            auth=auth,
             timeout=policy.timeout_seconds,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
         )

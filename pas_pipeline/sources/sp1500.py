@@ -41,10 +41,13 @@ Market caps come from Yahoo Finance's quote API, 100 symbols a request:
 ``{"quoteResponse": {"result": [{"symbol", "marketCap", "shortName", "quoteType", ...}],
 "error": null}}``. Yahoo spells share classes with a dash (``BRK-B``): symbols are
 translated both ways. Symbols Yahoo does not know are simply absent from ``result``; a
-quote without ``marketCap`` also counts as "no market cap". Live Yahoo wants a session
-cookie and a ``crumb`` query parameter (yfinance gets one from ``/v1/test/getcrumb``); without
-one it answers HTTP 401, raised as :class:`SourceAuthError`. :class:`YahooQuoteClient` sends a
-``crumb`` when given one but does not obtain it (the same gap as the analyst-ratings client).
+quote without ``marketCap`` also counts as "no market cap". Yahoo wants a session cookie and
+a ``crumb`` query parameter: :func:`make_quote_client` gives the client's :class:`ApiClient`
+:func:`~pas_pipeline.sources.session_auth.yahoo_session_auth` (in both modes), which gets the
+cookie from ``https://fc.yahoo.com/`` and the crumb from
+``https://query1.finance.yahoo.com/v1/test/getcrumb`` before the first call, sends both on
+every call and renews them once on HTTP 401 (``Invalid Crumb``); a 401 that persists, or a
+failed bootstrap, is raised as :class:`SourceAuthError`.
 
 :func:`fetch_sp1500_universe` combines them (rules in its docstring) into the frame of
 :data:`UNIVERSE_COLUMNS`:
@@ -81,6 +84,7 @@ from pas_pipeline.config import DataMode
 from pas_pipeline.schemas import SYMBOL_COLUMN, TEXT_COLUMN, validate_frame
 from pas_pipeline.sources.errors import PayloadError
 from pas_pipeline.sources.http import ApiClient, ApiPolicy, sample_transport, unlimited
+from pas_pipeline.sources.session_auth import yahoo_session_auth
 from pas_pipeline.sources.universe import SECTORS, wiki_article
 from pas_pipeline.sources.yahoo import YAHOO_POLICY, pipeline_ticker, yahoo_symbol
 
@@ -198,13 +202,11 @@ class WikipediaClient:
 class YahooQuoteClient:
     """Raw quote payloads from Yahoo's ``/v7/finance/quote`` through a shared :class:`ApiClient`.
 
-    ``crumb`` (live Yahoo's anti-forgery token, paired with the session's cookie) is sent as
-    a query parameter when given.
+    Yahoo's session (cookie and ``crumb``) is the ``api``'s auth (see :func:`make_quote_client`).
     """
 
-    def __init__(self, api: ApiClient, crumb: str | None = None) -> None:
+    def __init__(self, api: ApiClient) -> None:
         self.api = api
-        self.crumb = crumb
 
     def __enter__(self) -> YahooQuoteClient:
         return self
@@ -220,8 +222,6 @@ class YahooQuoteClient:
         if not 0 < len(yahoo_symbols) <= QUOTE_BATCH_SIZE:
             raise ValueError(f"ask for 1 to {QUOTE_BATCH_SIZE} symbols, got {len(yahoo_symbols)}")
         params = {"symbols": ",".join(yahoo_symbols)}
-        if self.crumb:
-            params["crumb"] = self.crumb
         return self.api.get_json(QUOTE_PATH, params)
 
 
@@ -633,24 +633,26 @@ def make_wikipedia_client(mode: DataMode, universe_size: int | None = None) -> W
     return WikipediaClient(ApiClient(WIKIPEDIA_POLICY))
 
 
-def make_quote_client(
-    mode: DataMode, universe_size: int | None = None, crumb: str | None = None
-) -> YahooQuoteClient:
+def make_quote_client(mode: DataMode, universe_size: int | None = None) -> YahooQuoteClient:
     """A Yahoo quote client for ``mode`` (same host and policy as the chart client:
-    :data:`pas_pipeline.sources.yahoo.YAHOO_POLICY`); ``crumb`` is sent in live mode."""
+    :data:`pas_pipeline.sources.yahoo.YAHOO_POLICY`) with Yahoo's session
+    (:func:`~pas_pipeline.sources.session_auth.yahoo_session_auth`) in both modes; in sample
+    mode the Yahoo sample hosts serve the cookie and the crumb too."""
     if DataMode(mode) is DataMode.SAMPLE:
         _configure_sample(universe_size)
-        return YahooQuoteClient(ApiClient(unlimited(YAHOO_POLICY), transport=sample_transport()))
-    return YahooQuoteClient(ApiClient(YAHOO_POLICY), crumb=crumb)
+        return YahooQuoteClient(
+            ApiClient(
+                unlimited(YAHOO_POLICY), transport=sample_transport(), auth=yahoo_session_auth()
+            )
+        )
+    return YahooQuoteClient(ApiClient(YAHOO_POLICY, auth=yahoo_session_auth()))
 
 
-def load_sp1500_universe(
-    mode: DataMode, universe_size: int | None = None, crumb: str | None = None
-) -> pd.DataFrame:
+def load_sp1500_universe(mode: DataMode, universe_size: int | None = None) -> pd.DataFrame:
     """:func:`fetch_sp1500_universe` with the clients of ``mode`` (closed afterwards)."""
     with (
         make_wikipedia_client(mode, universe_size) as wiki,
-        make_quote_client(mode, universe_size, crumb) as quotes,
+        make_quote_client(mode, universe_size) as quotes,
     ):
         return fetch_sp1500_universe(wiki, quotes)
 

@@ -8,7 +8,9 @@
 newest first. Other requested modules are left out of the result. A symbol outside the
 sample universe and its sector ETFs gets HTTP 404 with Yahoo's error body; a sector ETF gets
 a result without the module (no analyst coverage); a request without ``modules`` gets
-HTTP 400.
+HTTP 400. Without Yahoo's session (the ``A3`` cookie and its ``crumb``, see
+:func:`pas_pipeline.sources.sample.yahoo.session_error`) every request gets HTTP 401
+``Invalid Crumb``.
 
 Universe size, seed and "today" come from the Yahoo sample's configuration
 (:func:`pas_pipeline.sources.sample.yahoo.configure_sample_market`), so every source
@@ -39,7 +41,7 @@ from urllib.parse import unquote
 import httpx
 import numpy as np
 
-from pas_pipeline.sources.sample.yahoo import sample_size_seed, sample_today
+from pas_pipeline.sources.sample.yahoo import sample_size_seed, sample_today, session_error
 from pas_pipeline.sources.universe import sample_universe, sector_etfs
 
 HISTORY_START = dt.date(2022, 1, 1)
@@ -211,6 +213,9 @@ def _error(status: int, code: str, description: str) -> httpx.Response:
 
 def handle_quote_summary_request(request: httpx.Request) -> httpx.Response:
     """Answer one quote-summary request from the sample data (see the module docstring)."""
+    denied = session_error(request)
+    if denied is not None:
+        return denied
     match = _PATH.match(request.url.path)
     if request.method != "GET" or match is None:
         return _error(404, "Not Found", "HTTP 404 Not Found")

@@ -2,6 +2,11 @@
 
 Importing this module registers :func:`handle_request` for ``trends.google.com``:
 
+- ``GET /`` (the home page, ``?geo=US``) answers a small HTML page and sets Google's session
+  cookie: ``NID=<value>; Domain=.google.com; Path=/; Secure; HttpOnly`` (the value is random
+  once per process; sample output does not depend on it). Like Google, both API endpoints
+  below answer HTTP 429 to a request without an ``NID`` cookie (any value is accepted, so
+  nothing is stored).
 - ``GET /trends/api/explore?hl&tz&req`` answers ``)]}'`` + newline + ``{"widgets": [...]}``
   with a ``TIMESERIES`` widget (``token``, ``request`` in Google's own form:
   ``time``, ``resolution``, ``locale``, ``comparisonItem[].complexKeywordsRestriction``,
@@ -26,8 +31,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import secrets
 import zlib
 from functools import lru_cache
+from http.cookies import SimpleCookie
 from typing import Any
 
 import httpx
@@ -44,6 +51,10 @@ from pas_pipeline.sources.sample.yahoo import (
 from pas_pipeline.sources.universe import sample_universe
 
 TRENDS_HOST = "trends.google.com"
+HOME_PATH = "/"
+SESSION_COOKIE = "NID"
+SESSION_COOKIE_VALUE = f"511={secrets.token_urlsafe(48)}"
+"""The ``NID`` value the home page sets: random once per process."""
 EXPLORE_PATH = "/trends/api/explore"
 MULTILINE_PATH = "/trends/api/widgetdata/multiline"
 MAX_DAYS = 269
@@ -192,14 +203,43 @@ def multiline_response(request: httpx.Request) -> httpx.Response:
     return _prefixed(MULTILINE_PREFIX, {"default": {"timelineData": points, "averages": []}})
 
 
-ROUTES = {EXPLORE_PATH: explore_response, MULTILINE_PATH: multiline_response}
+def home_response(request: httpx.Request) -> httpx.Response:
+    """Answer ``/``: an HTML page that sets the ``NID`` session cookie (see the module)."""
+    cookie = (
+        f"{SESSION_COOKIE}={SESSION_COOKIE_VALUE}; expires=Fri, 01-Jan-2100 00:00:00 GMT; "
+        "Domain=.google.com; Path=/; Secure; HttpOnly"
+    )
+    return httpx.Response(
+        200,
+        content=b"<!doctype html><html><head><title>Google Trends</title></head></html>",
+        headers={"content-type": "text/html; charset=utf-8", "set-cookie": cookie},
+    )
+
+
+def _has_session(request: httpx.Request) -> bool:
+    morsel = SimpleCookie(request.headers.get("cookie", "")).get(SESSION_COOKIE)
+    return morsel is not None and bool(morsel.value)
+
+
+ROUTES = {
+    HOME_PATH: home_response,
+    EXPLORE_PATH: explore_response,
+    MULTILINE_PATH: multiline_response,
+}
 
 
 def handle_request(request: httpx.Request) -> httpx.Response:
-    """Dispatch one Trends request by path (HTTP 404 for any other path)."""
+    """Dispatch one Trends request by path (HTTP 404 for any other path; HTTP 429 for an API
+    request without the ``NID`` cookie)."""
     route = ROUTES.get(request.url.path)
     if request.method != "GET" or route is None:
         return _error(404, f"not found: {request.url.path}")
+    if route is not home_response and not _has_session(request):
+        return httpx.Response(
+            429,
+            content=b"<!doctype html><html><body>429. Too Many Requests.</body></html>",
+            headers={"content-type": "text/html; charset=utf-8"},
+        )
     return route(request)
 
 
@@ -209,6 +249,7 @@ __all__ = [
     "TRENDS_HOST",
     "explore_response",
     "handle_request",
+    "home_response",
     "multiline_response",
     "reconfigure",
 ]

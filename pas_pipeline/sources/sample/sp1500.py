@@ -31,6 +31,9 @@ left out, as Yahoo does): ``symbol`` (Yahoo spelling), ``shortName``, ``longName
 ``quoteType`` ``EQUITY``, ``exchange`` (``NYQ``/``NMS``, matching the page's template),
 ``currency`` and ``marketCap``, the sample cap in USD (a float, so it round-trips exactly;
 Yahoo sends whole dollars). No ``symbols`` is HTTP 400 with Yahoo's ``finance.error`` body.
+Without Yahoo's session (the ``A3`` cookie and its ``crumb``, see
+:func:`pas_pipeline.sources.sample.yahoo.session_error`) every quote request gets HTTP 401
+``Invalid Crumb``.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import httpx
 import pandas as pd
 
 from pas_pipeline.sources.http import register_sample_handler
-from pas_pipeline.sources.sample.yahoo import reconfigure, sample_size_seed
+from pas_pipeline.sources.sample.yahoo import reconfigure, sample_size_seed, session_error
 from pas_pipeline.sources.sp1500 import INDEX_PAGES, yahoo_symbol
 from pas_pipeline.sources.universe import sample_universe
 
@@ -286,6 +289,9 @@ def _quotes(size: int, seed: int) -> dict[str, dict[str, Any]]:
 
 def handle_quote_request(request: httpx.Request) -> httpx.Response:
     """Answer one ``/v7/finance/quote`` request (see the module docstring)."""
+    denied = session_error(request)
+    if denied is not None:
+        return denied
     wanted = [s.strip() for s in request.url.params.get("symbols", "").split(",") if s.strip()]
     if not wanted:
         error = {"code": "Bad Request", "description": 'Missing value for the "symbols" argument'}

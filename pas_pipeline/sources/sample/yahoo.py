@@ -10,17 +10,31 @@ gets a result with ``meta`` but no ``timestamp`` and empty indicator objects, as
 
 Which market is served is set by :func:`configure_sample_market`. The market is truncated at
 ``as_of`` (default: today in New York): like the real service, it has no bars after "now".
+
+Yahoo's web session is emulated statelessly, as yfinance meets it: importing this module also
+registers ``fc.yahoo.com`` (any path: HTTP 404 with ``Set-Cookie: A3=<value>;
+Domain=.yahoo.com; Path=/; Secure; HttpOnly; SameSite=None``) and
+``query1.finance.yahoo.com`` (``/v1/test/getcrumb``: HTTP 200 ``text/plain`` with the crumb
+of the request's ``A3`` cookie, HTTP 401 without one; every other path is served like
+``query2``). The ``A3`` value is random once per process; the crumb is derived from the
+cookie (:func:`crumb_for`), so no state is kept. The quote-summary and quote paths answer
+HTTP 401 ``Invalid Crumb`` unless the request has an ``A3`` cookie and ``crumb`` equals its
+crumb (:func:`session_error`); the chart path needs no session, as on Yahoo.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
+import secrets
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from http.cookies import SimpleCookie
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +46,13 @@ from pas_pipeline.sources.http import register_sample_handler
 from pas_pipeline.sources.sample.market import SampleMarket, SymbolBars, sample_market
 
 YAHOO_HOST = "query2.finance.yahoo.com"
+COOKIE_HOST = "fc.yahoo.com"
+CRUMB_HOST = "query1.finance.yahoo.com"
+CRUMB_PATH = "/v1/test/getcrumb"
+SESSION_COOKIE = "A3"
+SESSION_COOKIE_VALUE = f"d=AQABBK{secrets.token_hex(16).upper()}&S=AQAAA{secrets.token_hex(8)}"
+"""The ``A3`` value ``fc.yahoo.com`` sets: random once per process (sample output does not
+depend on it), so a crumb can only be had from the crumb endpoint."""
 NEW_YORK = ZoneInfo("America/New_York")
 VALID_RANGES = ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"]
 _RANGE_OFFSETS = {
@@ -99,6 +120,66 @@ def _json_response(status: int, payload: Any) -> httpx.Response:
 def _chart_error(status: int, code: str, description: str) -> httpx.Response:
     return _json_response(
         status, {"chart": {"result": None, "error": {"code": code, "description": description}}}
+    )
+
+
+def crumb_for(cookie: str) -> str:
+    """The crumb of a session cookie value: 11 characters of its SHA-256, like Yahoo's."""
+    digest = base64.b64encode(hashlib.sha256(b"crumb:" + cookie.encode()).digest()).decode()
+    return digest[:11].replace("+", ".")
+
+
+def _session_cookie(request: httpx.Request) -> str | None:
+    """The ``A3`` cookie value the request sends, if any."""
+    morsel = SimpleCookie(request.headers.get("cookie", "")).get(SESSION_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def _unauthorized(description: str) -> httpx.Response:
+    return _json_response(
+        401,
+        {
+            "finance": {
+                "result": None,
+                "error": {"code": "Unauthorized", "description": description},
+            }
+        },
+    )
+
+
+def session_error(request: httpx.Request) -> httpx.Response | None:
+    """Yahoo's HTTP 401 ``Invalid Crumb`` answer unless ``request`` has an ``A3`` cookie and
+    the ``crumb`` parameter of that cookie; ``None`` when the session is valid."""
+    cookie = _session_cookie(request)
+    if cookie is None or request.url.params.get("crumb") != crumb_for(cookie):
+        return _unauthorized("Invalid Crumb")
+    return None
+
+
+def handle_cookie_request(request: httpx.Request) -> httpx.Response:
+    """``fc.yahoo.com``: HTTP 404 that sets the session cookie (see the module docstring)."""
+    cookie = (
+        f"{SESSION_COOKIE}={SESSION_COOKIE_VALUE}; Expires=Fri, 01 Jan 2100 00:00:00 GMT; "
+        "Max-Age=31557600; Domain=.yahoo.com; Path=/; Secure; HttpOnly; SameSite=None"
+    )
+    return httpx.Response(
+        404,
+        content=b"<!doctype html><html><body>Not Found</body></html>",
+        headers={"content-type": "text/html; charset=utf-8", "set-cookie": cookie},
+    )
+
+
+def handle_query1_request(request: httpx.Request) -> httpx.Response:
+    """``query1.finance.yahoo.com``: the crumb endpoint; any other path as ``query2``."""
+    if request.url.path != CRUMB_PATH:
+        return handle_chart_request(request)
+    cookie = _session_cookie(request)
+    if request.method != "GET" or cookie is None:
+        return _unauthorized("Invalid Cookie")
+    return httpx.Response(
+        200,
+        content=crumb_for(cookie).encode(),
+        headers={"content-type": "text/plain;charset=utf-8"},
     )
 
 
@@ -282,7 +363,8 @@ def handle_chart_request(request: httpx.Request) -> httpx.Response:
     Quote-summary paths (``/v10/finance/quoteSummary/...``, same host) are answered by
     :func:`pas_pipeline.sources.sample.analyst_ratings.handle_quote_summary_request`, the
     quote path (``/v7/finance/quote``) by
-    :func:`pas_pipeline.sources.sample.sp1500.handle_quote_request`.
+    :func:`pas_pipeline.sources.sample.sp1500.handle_quote_request` (both check the session
+    with :func:`session_error`).
     """
     if request.url.path.startswith("/v10/finance/quoteSummary/"):
         from pas_pipeline.sources.sample import analyst_ratings  # imports this module
@@ -317,3 +399,5 @@ def handle_chart_request(request: httpx.Request) -> httpx.Response:
 
 
 register_sample_handler(YAHOO_HOST, handle_chart_request)
+register_sample_handler(COOKIE_HOST, handle_cookie_request)
+register_sample_handler(CRUMB_HOST, handle_query1_request)
