@@ -188,6 +188,7 @@ def _to_broker_order(order: Any) -> BrokerOrder:
         filled_avg_price=filled_avg_price,
         submitted_at=_utc(order.submitted_at),  # type: ignore[arg-type]
         filled_at=_utc(order.filled_at),
+        updated_at=_utc(order.updated_at),
     )
 
 

@@ -18,6 +18,17 @@ fill at once at the symbol's configured price (``auto_fill=True``), updating pos
 cash; a buy above cash is refused with 403 ``insufficient buying power`` and a sell above the
 held quantity with 403 ``insufficient qty available``. Amounts are ``Decimal``.
 
+Partial fills (liquidity): a symbol's *fill ratio* (``fill_ratios=`` or
+:meth:`FakeAlpaca.set_fill_ratio`, in [0, 1]) makes its market orders fill only
+``floor(qty × ratio)`` whole shares at the symbol's price: the order is then
+``partially_filled`` (``filled_qty``, ``filled_avg_price`` set, ``filled_at`` null; or
+``new`` when nothing filled) and stays open until :meth:`FakeAlpaca.end_day` ends every open
+order as ``expired`` (or ``canceled``), with ``expired_at`` / ``canceled_at`` and
+``updated_at`` at that time and, when shares filled, ``filled_at`` at the time of the
+execution. (Whether Alpaca sets ``filled_at`` on an order that ended partially filled is
+unconfirmed; clients must not rely on it.) ``DELETE /v2/orders/{id}`` of a partially filled
+order cancels the rest and keeps what filled.
+
 Faults (:class:`Fault`) are programmed with :meth:`FakeAlpaca.inject` per method/path and the
 n-th matching request, or per global request number: an HTTP error status (optionally after
 the request was processed), 429 with ``Retry-After``, a response slower than the client's
@@ -175,7 +186,9 @@ class _Order:
     filled_at: datetime | None = None
     updated_at: datetime | None = None
     canceled_at: datetime | None = None
+    expired_at: datetime | None = None
     notional: Decimal | None = None
+    last_fill_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -185,7 +198,7 @@ class _Order:
             "updated_at": _ts(self.updated_at or self.created_at),
             "submitted_at": _ts(self.created_at),
             "filled_at": _ts(self.filled_at),
-            "expired_at": None,
+            "expired_at": _ts(self.expired_at),
             "canceled_at": _ts(self.canceled_at),
             "failed_at": None,
             "replaced_at": None,
@@ -240,6 +253,8 @@ class FakeAlpaca:
     ``cash`` USD, ``prices``: fill price per symbol (USD), ``positions``: symbol → shares
     (bought at the symbol's price). ``clock``: returns "now" (UTC) for order timestamps.
     ``auto_fill``: fill market orders at once (else they stay ``accepted``).
+    ``fill_ratios``: symbol → fraction in [0, 1] of each order that fills (whole shares,
+    rounded down); the rest stays open until :meth:`end_day` (see the module doc).
     """
 
     def __init__(
@@ -254,6 +269,7 @@ class FakeAlpaca:
         auto_fill: bool = True,
         market_open: bool = True,
         holidays: frozenset[date] = frozenset(),
+        fill_ratios: Mapping[str, Decimal | float | str] | None = None,
     ) -> None:
         self.api_key = api_key
         self.secret_key = secret_key
@@ -272,6 +288,9 @@ class FakeAlpaca:
         self.market_open = market_open
         self.holidays = holidays
         self._rules: list[_Rule] = []
+        self._fill_ratios: dict[str, Decimal] = {}
+        for symbol, ratio in (fill_ratios or {}).items():
+            self.set_fill_ratio(symbol, ratio)
         self._seq = 0
         self.request_count = 0
         #: (request number, method, path, HTTP status or "dropped") of every request.
@@ -357,6 +376,43 @@ class FakeAlpaca:
         with self._lock:
             self._prices[symbol] = Decimal(str(price))
 
+    def set_fill_ratio(self, symbol: str, ratio: Decimal | float | str | None) -> None:
+        """Let later orders of ``symbol`` fill only ``floor(qty × ratio)`` whole shares
+        (None: fill completely again)."""
+        with self._lock:
+            if ratio is None:
+                self._fill_ratios.pop(symbol, None)
+                return
+            exact = Decimal(str(ratio))
+            if not exact.is_finite() or not 0 <= exact <= 1:
+                raise ValueError(f"fill ratio of {symbol} must be in [0, 1], got {ratio!r}")
+            self._fill_ratios[symbol] = exact
+
+    def end_day(self, status: str = "expired") -> list[str]:
+        """The close: every open order ends as ``status`` (``expired``, as Alpaca's DAY
+        orders do, or ``canceled``), keeping what filled; returns their client order ids."""
+        if status not in ("expired", "canceled"):
+            raise ValueError(f"an order ends the day expired or canceled, not {status!r}")
+        with self._lock:
+            now = self._clock()
+            ended = []
+            for order in sorted(self._orders.values(), key=lambda o: o.seq):
+                if order.status in OPEN_STATUSES:
+                    self._close_order(order, status, now)
+                    ended.append(order.client_order_id)
+            return ended
+
+    @staticmethod
+    def _close_order(order: _Order, status: str, now: datetime) -> None:
+        order.status = status
+        if status == "expired":
+            order.expired_at = now
+        else:
+            order.canceled_at = now
+        order.updated_at = now
+        if order.filled_qty > 0:
+            order.filled_at = order.last_fill_at
+
     # -- inspection ------------------------------------------------------------------------
 
     @property
@@ -430,8 +486,7 @@ class FakeAlpaca:
                     return 200, order.as_json()
                 if order.status not in OPEN_STATUSES:
                     raise _Reply(422, 42210000, f'order is already in "{order.status}" state')
-                order.status = "canceled"
-                order.canceled_at = order.updated_at = self._clock()
+                self._close_order(order, "canceled", self._clock())
                 return 204, None
             if method == "GET" and path == "/v2/clock":
                 return 200, self._clock_json()
@@ -596,26 +651,45 @@ class FakeAlpaca:
         self._orders[order.id] = order
         self._by_client_id[cid] = order.id
         if self.auto_fill:
-            self._fill(order, price, now)
+            ratio = self._fill_ratios.get(symbol)
+            part = (
+                qty
+                if ratio is None
+                else min(qty, (qty * ratio).to_integral_value(rounding="ROUND_FLOOR"))
+            )
+            self._fill(order, part, price, now)
         return order
 
-    def _fill(self, order: _Order, price: Decimal, now: datetime) -> None:
+    def _fill(self, order: _Order, qty: Decimal, price: Decimal, now: datetime) -> None:
+        """Execute ``qty`` more shares of ``order`` at ``price``: ``filled`` once all are."""
+        order.updated_at = now
+        if qty <= 0:
+            order.status = "new"
+            return
         held = self._positions.get(order.symbol, _Held(Decimal(0), Decimal(0)))
         if order.side == "buy":
-            new_qty = held.qty + order.qty
-            avg = (held.qty * held.avg_entry_price + order.qty * price) / new_qty
-            self._cash -= order.qty * price
+            new_qty = held.qty + qty
+            avg = (held.qty * held.avg_entry_price + qty * price) / new_qty
+            self._cash -= qty * price
         else:
-            new_qty, avg = held.qty - order.qty, held.avg_entry_price
-            self._cash += order.qty * price
+            new_qty, avg = held.qty - qty, held.avg_entry_price
+            self._cash += qty * price
         if new_qty == 0:
             self._positions.pop(order.symbol, None)
         else:
             self._positions[order.symbol] = _Held(new_qty, avg.quantize(_NINE))
-        order.status = "filled"
-        order.filled_qty = order.qty
-        order.filled_avg_price = price
-        order.filled_at = order.updated_at = now
+        if order.filled_qty == 0 or order.filled_avg_price is None:
+            order.filled_avg_price = price
+        else:
+            paid = order.filled_qty * order.filled_avg_price + qty * price
+            order.filled_avg_price = paid / (order.filled_qty + qty)
+        order.filled_qty += qty
+        order.last_fill_at = now
+        if order.filled_qty == order.qty:
+            order.status = "filled"
+            order.filled_at = now
+        else:
+            order.status = "partially_filled"
 
     def _clock_json(self) -> dict[str, Any]:
         now = self._clock()

@@ -331,10 +331,20 @@ class Ledger:
     def record_order(
         self, order: BrokerOrder, rebalance_id: str | None = None, detail: str | None = None
     ) -> bool:
-        """Insert or update the broker's view of an order; returns False when nothing changed.
+        """Insert or update the broker's view of an order, and its fill once it can fill no
+        further; returns False when nothing changed.
 
         ``rebalance_id`` defaults to the one already stored, else to the plan's. A change adds
         an ``order_events`` row (``detail`` or the filled quantity).
+
+        Fill rule: when the order is terminal (``TERMINAL_STATUSES``) with ``filled_qty`` > 0,
+        completely or partially filled, one ``fills`` row of exactly ``filled_qty`` shares at
+        ``filled_avg_price`` is added (time: ``filled_at``, else the broker's ``updated_at``,
+        else ``submitted_at``; see ``BrokerOrder.final_fill``), in the same transaction as the
+        order. At most one such row per order: an order that already has a fill row gets no
+        other, so seeing the same terminal order again (a retried step, a re-run, a later
+        reconciliation, even with a different time stamp) adds nothing. A non-terminal order
+        (``partially_filled``, ``accepted``, …) gets no fill row yet.
         """
         submitted_at = _utc(order.submitted_at)
         filled_at = None if order.filled_at is None else _utc(order.filled_at)
@@ -358,25 +368,42 @@ class Ledger:
                 submitted_at,
                 filled_at,
             )
-            if row == state:
-                return False
-            if row is not None and row[2:4] != state[2:4]:
-                raise ValueError(
-                    f"{order.client_order_id}: recorded as {row[2:4]}, broker says {state[2:4]}"
+            changed = row != state
+            if changed:
+                if row is not None and row[2:4] != state[2:4]:
+                    raise ValueError(
+                        f"{order.client_order_id}: recorded as {row[2:4]}, broker says {state[2:4]}"
+                    )
+                tx.execute("DELETE FROM orders WHERE client_order_id = ?", [order.client_order_id])
+                tx.execute(
+                    f"INSERT INTO orders (client_order_id, {cols}, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [order.client_order_id, *state, now],
                 )
-            tx.execute("DELETE FROM orders WHERE client_order_id = ?", [order.client_order_id])
-            tx.execute(
-                f"INSERT INTO orders (client_order_id, {cols}, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [order.client_order_id, *state, now],
-            )
-            self._event(
-                tx,
-                order.client_order_id,
-                str(order.status),
-                detail or f"filled_qty={order.filled_qty!r}",
-                now,
-            )
+                self._event(
+                    tx,
+                    order.client_order_id,
+                    str(order.status),
+                    detail or f"filled_qty={order.filled_qty!r}",
+                    now,
+                )
+            filled = self._record_final_fill(tx, order)
+        return changed or filled
+
+    @staticmethod
+    def _record_final_fill(tx: _Cursor, order: BrokerOrder) -> bool:
+        """Add the fill of a terminal order unless the order has a fill row; True if added."""
+        fill = order.final_fill
+        if fill is None:
+            return False
+        qty, price, moment = fill
+        qty, price = _finite(qty, "fill qty"), _finite(price, "fill price")
+        if tx.fetchone("SELECT 1 FROM fills WHERE client_order_id = ?", [order.client_order_id]):
+            return False
+        tx.execute(
+            "INSERT INTO fills (client_order_id, qty, price, filled_at) VALUES (?, ?, ?, ?)",
+            [order.client_order_id, qty, price, _utc(moment)],
+        )
         return True
 
     @staticmethod

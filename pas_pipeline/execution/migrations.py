@@ -113,6 +113,25 @@ MIGRATIONS: list[tuple[int, tuple[str, ...]]] = [
             delivered_at TIMESTAMPTZ)""",
         ),
     ),
+    (
+        4,
+        (
+            # Partial fills: an order that ended (canceled, expired, replaced, rejected,
+            # filled) with shares filled now has one fills row of its filled_qty at
+            # filled_avg_price. Before, only completely filled orders got one, so add the
+            # missing rows of orders already recorded as ended, at filled_at, else the time
+            # the ledger recorded that state. No schema change; the statuses are spelled out
+            # so that this migration never changes with the code.
+            """INSERT INTO fills (client_order_id, qty, price, filled_at)
+            SELECT o.client_order_id, o.filled_qty, o.filled_avg_price,
+                COALESCE(o.filled_at, o.updated_at)
+            FROM orders o
+            WHERE o.status IN ('filled', 'canceled', 'expired', 'replaced', 'rejected')
+                AND o.filled_qty > 0 AND o.filled_avg_price > 0
+                AND NOT EXISTS (
+                    SELECT 1 FROM fills f WHERE f.client_order_id = o.client_order_id)""",
+        ),
+    ),
 ]
 
 _CREATE_VERSIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -157,7 +157,9 @@ class PlannedOrder:
 class BrokerOrder:
     """An order as the broker knows it. ``qty``/``filled_qty`` in shares,
     ``filled_avg_price`` in USD (None until something filled), ``status`` an Alpaca status
-    string, ``filled_at`` the time the order completed filling (None while not filled)."""
+    string, ``filled_at`` the time the order (last) filled (None while not filled; a broker
+    may leave it None for an order that ended partially filled), ``updated_at`` the broker's
+    time of its last change (None when the broker does not say)."""
 
     client_order_id: str
     broker_order_id: str
@@ -169,11 +171,35 @@ class BrokerOrder:
     filled_avg_price: float | None
     submitted_at: datetime
     filled_at: datetime | None = None
+    updated_at: datetime | None = None
 
     @property
     def is_filled(self) -> bool:
         """True when the order has completely filled."""
         return self.status == OrderStatus.FILLED
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when the order can no longer fill (further): see :data:`TERMINAL_STATUSES`."""
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_partially_filled(self) -> bool:
+        """True when the order ended (terminal, e.g. ``canceled`` or ``expired``) with only
+        part of it filled: ``filled_qty`` > 0 shares, but not status ``filled``. Still
+        ``partially_filled`` (not terminal) does not count: it may fill further."""
+        return self.is_terminal and not self.is_filled and self.filled_qty > 0
+
+    @property
+    def final_fill(self) -> tuple[float, float, datetime] | None:
+        """What the ledger records as the order's fill once it can fill no further:
+        (``filled_qty`` shares, ``filled_avg_price`` USD, time), the time being ``filled_at``,
+        else ``updated_at``, else ``submitted_at``. None while the order is not terminal,
+        when nothing filled, or when the broker gave no average price."""
+        if not self.is_terminal or not self.filled_qty > 0 or not self.filled_avg_price:
+            return None
+        moment = self.filled_at or self.updated_at or self.submitted_at
+        return self.filled_qty, self.filled_avg_price, moment
 
 
 @dataclass(frozen=True)
@@ -192,9 +218,11 @@ class ExecutionReport:
 
     ``submitted``: sent by this run. ``already_present``: found at the broker (an earlier
     run sent them). ``would_submit``: missing at the broker, not sent because of dry run.
-    ``filled``: completely filled (of submitted + already present). ``skipped``: not sent
-    because of the trading state or an earlier failed sell. ``failures``: could not be sent
-    or confirmed.
+    ``filled``: completely filled (of submitted + already present). ``partially_filled``:
+    ended (canceled, expired, …) with only part filled; the ledger holds a fill for the
+    filled part. Both as last seen at the broker. ``skipped``: not sent because of the
+    trading state or an earlier failed sell. ``failures``: could not be sent or confirmed.
+    A partial fill is not a failure: the order reached the broker.
     """
 
     planned: int
@@ -205,6 +233,7 @@ class ExecutionReport:
     skipped: tuple[str, ...] = ()
     failures: tuple[OrderFailure, ...] = ()
     dry_run: bool = False
+    partially_filled: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -219,6 +248,7 @@ class ExecutionReport:
             "already_present": len(self.already_present),
             "would_submit": len(self.would_submit),
             "filled": len(self.filled),
+            "partially_filled": len(self.partially_filled),
             "skipped": len(self.skipped),
             "failures": len(self.failures),
         }

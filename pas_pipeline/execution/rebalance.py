@@ -10,7 +10,10 @@
    limit (``limits.check_orders``: trading state, market open, order notional, position
    weight, gross exposure, daily turnover, price sanity), recording each with its reason.
 4. Submit what the broker does not already have (``execute_plan``), poll the sent orders
-   to a terminal status (up to ``poll_timeout_seconds``), record them, snapshot positions.
+   to a terminal status (up to ``poll_timeout_seconds``), record them (with the fill of
+   each order that ended filled, completely or partially), snapshot positions. The
+   outcome's ``filled`` / ``partially_filled`` are the orders' last seen states; a partial
+   fill is reported, not a failure (the order reached the broker).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.limits import PreTradeLimits, check_orders
 from pas_pipeline.execution.model import ExecutionReport, OrderLimits, PlannedOrder, Position
 from pas_pipeline.execution.planning import plan_orders
-from pas_pipeline.execution.reconcile import refresh_orders
+from pas_pipeline.execution.reconcile import partially_filled, refresh_order_states, unfinished
 from pas_pipeline.execution.submit import execute_plan
 
 
@@ -49,15 +52,19 @@ class RebalanceOutcome:
 
     @property
     def ok(self) -> bool:
-        """Every planned order reached the broker (none failed, held back or blocked)."""
+        """Every planned order reached the broker (none failed, held back or blocked).
+        Partially filled and unfinished orders reached it, so they do not count against."""
         return self.report.ok and not self.blocked
 
     def summary(self) -> str:
-        return (
+        text = (
             f"rebalance {self.rebalance_id}: {len(self.plan)} planned orders "
             f"({'reused' if self.reused_plan else 'new'} plan), {self.report.counts()}, "
-            f"blocked {len(self.blocked)}"
+            f"blocked {len(self.blocked)}, unfinished {len(self.unfinished)}"
         )
+        if self.report.partially_filled:
+            text += f"; partially filled: {', '.join(self.report.partially_filled)}"
+        return text
 
     def metadata(self) -> dict[str, Any]:
         buys = sum(o.notional for o in self.plan if o.side == "buy")
@@ -156,10 +163,16 @@ def execute_rebalance(
     blocked_ids = {order.client_order_id for order, _ in blocked}
     to_send = [order for order in plan if order.client_order_id not in blocked_ids]
     report = execute_plan(to_send, broker, ledger, dry_run=dry_run)
-    unfinished: list[str] = []
+    still_open: list[str] = []
     if not dry_run:
         sent = {cid: rid for cid in (*report.submitted, *report.already_present)}
-        unfinished = refresh_orders(broker, ledger, sent, poll_timeout_seconds)
+        seen = refresh_order_states(broker, ledger, sent, poll_timeout_seconds)
+        still_open = unfinished(seen)
+        report = dataclasses.replace(  # the states after polling, not at submission
+            report,
+            filled=tuple(cid for cid, o in seen.items() if o is not None and o.is_filled),
+            partially_filled=tuple(partially_filled(seen)),
+        )
         ledger.snapshot_positions(as_of, broker.get_positions(), source="broker")
     return RebalanceOutcome(
         rid,
@@ -168,7 +181,7 @@ def execute_rebalance(
         report,
         reused_plan=bool(recorded),
         blocked=blocked,
-        unfinished=unfinished,
+        unfinished=still_open,
     )
 
 

@@ -7,13 +7,19 @@ Pure functions (no Dagster):
 * :func:`ledger_positions` turns fills into signed net shares per symbol (buy +, sell −);
 * :func:`reconcile` compares the broker's positions with those expected shares and returns a
   :class:`ReconciliationReport` naming every symbol whose quantities differ;
-* :func:`poll_until_terminal` follows orders at the broker until they can no longer fill.
+* :func:`poll_until_terminal` follows orders at the broker until they can no longer fill;
+  :func:`refresh_order_states` / :func:`refresh_orders` also record what they saw.
 
-Units: shares. The ledger only has a fill row for an order that was seen *completely*
-filled (see ``submit.execute_plan``), so a partially filled order, or a position the account
-held before the ledger existed, shows up as a mismatch until it is accounted for (pass the
-opening positions to :func:`ledger_positions`, or follow the order up with
-:func:`poll_until_terminal` and record it).
+Units: shares. Fill rule (``Ledger.record_order``): an order gets one fill row once it is
+seen in a terminal status (``filled``, ``canceled``, ``expired``, ``replaced``,
+``rejected``) with ``filled_qty`` > 0, whether it filled completely or only partly: exactly
+``filled_qty`` shares at ``filled_avg_price``, at ``filled_at`` (else the broker's last
+update, else the submission time). Seeing it again adds nothing. An order still open, also
+one ``partially_filled``, has no fill row yet, so its shares already bought or sold show up
+as a mismatch until it ends and is refreshed (:func:`refresh_orders`, which the
+reconciliation runs on every order the ledger holds as unfinished, records it then). A
+position the account held before the ledger existed is a mismatch too: pass the opening
+positions to :func:`ledger_positions`.
 """
 
 from __future__ import annotations
@@ -174,6 +180,11 @@ def unfinished(orders: Mapping[str, BrokerOrder | None]) -> list[str]:
     ]
 
 
+def partially_filled(orders: Mapping[str, BrokerOrder | None]) -> list[str]:
+    """Client order ids of ``orders`` that ended with only part of them filled."""
+    return [cid for cid, order in orders.items() if order is not None and order.is_partially_filled]
+
+
 def poll_until_terminal(
     broker: Broker,
     client_order_ids: Iterable[str],
@@ -209,6 +220,25 @@ def poll_until_terminal(
         sleep(min(interval_seconds, timeout_seconds - elapsed))
 
 
+def refresh_order_states(
+    broker: Broker,
+    ledger: Ledger,
+    orders: Mapping[str, str | None],
+    timeout_seconds: float = 0.0,
+    interval_seconds: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, BrokerOrder | None]:
+    """Poll ``orders`` (client order id → rebalance id) to a terminal status or the timeout,
+    record each last state in the ledger, with its fill once terminal (also a partial one),
+    and return the last states (as :func:`poll_until_terminal`)."""
+    seen = poll_until_terminal(broker, orders, timeout_seconds, interval_seconds, clock, sleep)
+    for cid, placed in seen.items():
+        if placed is not None:
+            record_broker_order(ledger, placed, orders[cid])
+    return seen
+
+
 def refresh_orders(
     broker: Broker,
     ledger: Ledger,
@@ -218,14 +248,13 @@ def refresh_orders(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[str]:
-    """Poll ``orders`` (client order id → rebalance id) to a terminal status or the timeout,
-    record each last state (and its fill) in the ledger; return the ids still unfinished.
+    """:func:`refresh_order_states`, returning only the ids still unfinished.
 
     A DAY market order sent after the close stays ``accepted`` until the next open: it is
-    reported unfinished here and refreshed by the next reconciliation.
+    reported unfinished here and refreshed by the next reconciliation. So is an order still
+    ``partially_filled``: its fill is recorded once a later refresh sees it ended.
     """
-    seen = poll_until_terminal(broker, orders, timeout_seconds, interval_seconds, clock, sleep)
-    for cid, placed in seen.items():
-        if placed is not None:
-            record_broker_order(ledger, placed, orders[cid])
+    seen = refresh_order_states(
+        broker, ledger, orders, timeout_seconds, interval_seconds, clock, sleep
+    )
     return unfinished(seen)

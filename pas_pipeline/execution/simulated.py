@@ -2,7 +2,11 @@
 
 It fills every market order **immediately and completely at the order's
 ``reference_price``: no slippage, no fees, no partial fills, no market hours** (the price is
-rounded to 9 decimals, the precision of its tables). It behaves
+rounded to 9 decimals, the precision of its tables). For tests of partial fills, a
+per-symbol ``fill_ratios`` (off by default) makes an order of that symbol fill only
+``floor(qty × ratio)`` whole shares and end at once as ``expired`` (a DAY order at the end of
+the day) with that ``filled_qty``; it is rejected, as any order, if the *whole* quantity
+could not be afforded or sold. It behaves
 like a long-only cash account: selling more than is held, or buying for more than the cash
 available, is rejected with :class:`BrokerError` (Alpaca's 403 ``insufficient qty`` /
 ``insufficient buying power``) and changes nothing. A reused client order id raises
@@ -24,7 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
 import duckdb
@@ -102,9 +106,16 @@ class SimulatedBroker:
         path: Path | str,
         initial_cash: float = 1_000_000.0,
         clock: Callable[[], datetime] = _utcnow,
+        fill_ratios: Mapping[str, float] | None = None,
     ) -> None:
         self._path = Path(path)
         self._clock = clock
+        self._fill_ratios: dict[str, Decimal] = {}
+        for symbol, ratio in (fill_ratios or {}).items():
+            exact = Decimal(repr(float(ratio)))
+            if not exact.is_finite() or not 0 <= exact <= 1:
+                raise ValueError(f"fill ratio of {symbol} must be in [0, 1], got {ratio!r}")
+            self._fill_ratios[symbol] = exact
         self._conn: duckdb.DuckDBPyConnection | None = None
         cash = Decimal(repr(float(initial_cash)))
         if not cash.is_finite() or cash < 0:
@@ -200,22 +211,32 @@ class SimulatedBroker:
         with self._transaction() as conn:
             conn.executemany("UPDATE sim_positions SET last_price = ? WHERE symbol = ?", marks)
 
+    def _filled_part(self, symbol: str, qty: Decimal) -> Decimal:
+        """Shares of an order for ``qty`` that fill: all, or ``floor(qty × ratio)``."""
+        ratio = self._fill_ratios.get(symbol)
+        if ratio is None:
+            return qty
+        return min(qty, (qty * ratio).to_integral_value(rounding=ROUND_FLOOR))
+
     def submit_order(self, order: PlannedOrder) -> BrokerOrder:
-        """Fill ``order`` at once, completely, at ``order.reference_price``; one transaction."""
+        """Fill ``order`` at once at ``order.reference_price``, completely (or the part its
+        symbol's fill ratio allows, then ``expired``); one transaction."""
         qty = _amount(order.qty, f"{order.symbol} qty", max_decimals=QTY_DECIMALS)
         price = _amount(order.reference_price, f"{order.symbol} reference_price").quantize(_QUANTUM)
+        part = self._filled_part(order.symbol, qty)
         now = self._clock()
+        complete = part == qty
         filled = BrokerOrder(
             client_order_id=order.client_order_id,
             broker_order_id=str(uuid.uuid4()),
             symbol=order.symbol,
             side=order.side,
             qty=float(qty),
-            status=OrderStatus.FILLED.value,
-            filled_qty=float(qty),
-            filled_avg_price=float(price),
+            status=(OrderStatus.FILLED if complete else OrderStatus.EXPIRED).value,
+            filled_qty=float(part),
+            filled_avg_price=float(price) if part > 0 else None,
             submitted_at=now,
-            filled_at=now,
+            filled_at=now if part > 0 else None,
         )
         try:
             with self._transaction() as conn:
@@ -223,7 +244,7 @@ class SimulatedBroker:
                     "SELECT 1 FROM sim_orders WHERE client_order_id = ?", [order.client_order_id]
                 ).fetchone():
                     raise DuplicateClientOrderIdError(order.client_order_id)
-                self._apply_fill(conn, order.symbol, order.side, qty, price)
+                self._apply_fill(conn, order.symbol, order.side, qty, price, part)
                 conn.execute(
                     f"INSERT INTO sim_orders ({_ORDER_COLUMNS}) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -234,10 +255,10 @@ class SimulatedBroker:
                         filled.side,
                         qty,
                         filled.status,
-                        qty,
-                        price,
+                        part,
+                        price if part > 0 else None,
                         now,
-                        now,
+                        filled.filled_at,
                     ],
                 )
         except duckdb.ConstraintException as exc:  # a concurrent submit of the same id won
@@ -246,26 +267,33 @@ class SimulatedBroker:
 
     @staticmethod
     def _apply_fill(
-        conn: duckdb.DuckDBPyConnection, symbol: str, side: str, qty: Decimal, price: Decimal
+        conn: duckdb.DuckDBPyConnection,
+        symbol: str,
+        side: str,
+        ordered: Decimal,
+        price: Decimal,
+        qty: Decimal,
     ) -> None:
+        """Check that the ``ordered`` shares could be sold / paid for, then fill ``qty``."""
         (cash,) = conn.execute("SELECT cash FROM sim_account WHERE id = 1").fetchone()
         row = conn.execute(
             "SELECT qty, avg_entry_price FROM sim_positions WHERE symbol = ?", [symbol]
         ).fetchone()
         held, avg = row if row else (Decimal(0), Decimal(0))
+        needed = (ordered * price).quantize(_QUANTUM)
         cost = (qty * price).quantize(_QUANTUM)
+        if side == "sell" and ordered > held:
+            raise BrokerError(
+                f"insufficient qty available for order "
+                f"(requested: {ordered}, available: {held}) for {symbol}"
+            )
+        if side == "buy" and needed > cash:
+            raise BrokerError(f"insufficient buying power: {symbol} costs {needed}, cash is {cash}")
+        if qty == 0:  # nothing filled: nothing changes, not even the last price
+            return
         if side == "sell":
-            if qty > held:
-                raise BrokerError(
-                    f"insufficient qty available for order "
-                    f"(requested: {qty}, available: {held}) for {symbol}"
-                )
             new_qty, new_avg, new_cash = held - qty, avg, cash + cost
         else:
-            if cost > cash:
-                raise BrokerError(
-                    f"insufficient buying power: {symbol} costs {cost}, cash is {cash}"
-                )
             new_qty, new_cash = held + qty, cash - cost
             new_avg = ((held * avg + qty * price) / new_qty).quantize(_QUANTUM)
         conn.execute("UPDATE sim_account SET cash = ? WHERE id = 1", [new_cash])

@@ -9,7 +9,10 @@ For each planned order, sells first:
 3. a :class:`DuplicateClientOrderIdError` means it exists after all: fetch and record it; an
    :class:`OrderOutcomeUnknownError` means it may exist: look it up, and if it is not found
    report a failure — it is never re-sent blindly (the next run looks it up again);
-4. record the broker's order, and its fill when completely filled, in the ledger.
+4. record the broker's order in the ledger, and its fill once the order is terminal with
+   shares filled, completely or partially (``filled_qty`` at ``filled_avg_price``, once per
+   order; see ``Ledger.record_order``). A ``partially_filled`` order that can still fill
+   gets its fill when it is seen terminal later (polling, a re-run, the reconciliation).
 
 A crash at any point is safe: the next run finds what reached the broker and sends only the
 rest. Exceptions other than :class:`BrokerError` propagate (stop the run); adapters must map
@@ -45,6 +48,7 @@ class _Tally:
     already_present: list[str] = field(default_factory=list)
     would_submit: list[str] = field(default_factory=list)
     filled: list[str] = field(default_factory=list)
+    partially_filled: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: list[OrderFailure] = field(default_factory=list)
 
@@ -58,6 +62,7 @@ class _Tally:
             already_present=tuple(self.already_present),
             would_submit=tuple(self.would_submit),
             filled=tuple(self.filled),
+            partially_filled=tuple(self.partially_filled),
             skipped=tuple(self.skipped),
             failures=tuple(self.failures),
             dry_run=dry_run,
@@ -104,15 +109,10 @@ def _hold_back_reason(state: TradingState, order: PlannedOrder, sell_failed: boo
 
 
 def record_broker_order(ledger: Ledger, placed: BrokerOrder, rebalance_id: str | None) -> None:
-    """Store the broker's view of an order, and its fill once it is filled."""
+    """Store the broker's view of an order and, once it is terminal with shares filled
+    (completely or partially), its fill of ``filled_qty`` shares, once per order; one
+    transaction (``Ledger.record_order``)."""
     ledger.record_order(placed, rebalance_id=rebalance_id)
-    if placed.is_filled and placed.filled_avg_price is not None and placed.filled_qty > 0:
-        ledger.record_fill(
-            placed.client_order_id,
-            placed.filled_qty,
-            placed.filled_avg_price,
-            placed.filled_at or placed.submitted_at,
-        )
 
 
 def _execute_one(
@@ -139,6 +139,8 @@ def _execute_one(
     (tally.submitted if sent else tally.already_present).append(order.client_order_id)
     if placed.is_filled:
         tally.filled.append(order.client_order_id)
+    elif placed.is_partially_filled:
+        tally.partially_filled.append(order.client_order_id)
     if not dry_run:
         record_broker_order(ledger, placed, order.rebalance_id)
 
@@ -150,7 +152,7 @@ def execute_plan(
 
     Records the plan (not in dry run), then handles sells before buys, keeping the plan's
     order within each side. Returns which client order ids were submitted, already present,
-    filled, skipped or failed.
+    filled, partially filled (ended with part filled), skipped or failed.
     """
     ids = [o.client_order_id for o in plan]
     if len(set(ids)) != len(ids):
