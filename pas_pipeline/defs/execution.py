@@ -116,6 +116,11 @@ def execute_orders(
     )
     for order, reason in outcome.blocked:
         context.log.warning(f"blocked {order.side} {order.symbol}: {reason}")
+    for client_order_id in outcome.report.partially_filled:
+        context.log.warning(
+            f"{client_order_id} is only partly filled; the ledger records its filled shares "
+            "once the order ends, and the next rebalance plans from the positions held"
+        )
     if not outcome.ok:
         raise dg.Failure(
             description=f"rebalance {outcome.rebalance_id}: not every planned order reached "
