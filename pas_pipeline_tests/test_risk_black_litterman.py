@@ -106,3 +106,44 @@ def test_invalid_inputs_raise() -> None:
         black_litterman([[1.0, 2.0], [2.0, 1.0]], np.zeros(2), [1.0, 0.0], [0.1])
     with pytest.raises(ValueError, match="positive sum"):
         market_implied_returns(cov, np.zeros(5), 2.0)
+
+
+# He & Litterman (1999), "The Intuition Behind Black-Litterman Model Portfolios", Goldman
+# Sachs: seven equity markets, correlations and volatilities of their Table 1, market-cap
+# weights, delta = 2.5, tau = 0.05, one view ("Germany outperforms France and the UK, weighted
+# by market cap, by 5 % a year") with Omega = tau * P Sigma P'. Published in per cent to one
+# decimal: the equilibrium returns and the posterior returns of their tables.
+HL_MARKETS = ["AUS", "CAN", "FRA", "GER", "JAP", "UK", "USA"]
+HL_CORRELATION = np.array(
+    [
+        [1.000, 0.488, 0.478, 0.515, 0.439, 0.512, 0.491],
+        [0.488, 1.000, 0.664, 0.655, 0.310, 0.608, 0.779],
+        [0.478, 0.664, 1.000, 0.861, 0.355, 0.783, 0.668],
+        [0.515, 0.655, 0.861, 1.000, 0.354, 0.777, 0.653],
+        [0.439, 0.310, 0.355, 0.354, 1.000, 0.405, 0.306],
+        [0.512, 0.608, 0.783, 0.777, 0.405, 1.000, 0.652],
+        [0.491, 0.779, 0.668, 0.653, 0.306, 0.652, 1.000],
+    ]
+)
+HL_VOLATILITY = np.array([16.0, 20.3, 24.8, 27.1, 21.0, 20.0, 18.7]) / 100
+HL_WEIGHTS = np.array([1.6, 2.2, 5.2, 5.5, 11.6, 12.4, 61.5]) / 100
+HL_EQUILIBRIUM = [3.9, 6.9, 8.4, 9.0, 4.3, 6.8, 7.6]
+HL_POSTERIOR = [4.3, 7.6, 9.3, 11.0, 4.5, 7.0, 8.1]
+
+
+def _he_litterman_cov() -> pd.DataFrame:
+    cov = HL_CORRELATION * np.outer(HL_VOLATILITY, HL_VOLATILITY)
+    return pd.DataFrame(cov, index=HL_MARKETS, columns=HL_MARKETS)
+
+
+def test_he_litterman_equilibrium_returns() -> None:
+    pi = market_implied_returns(_he_litterman_cov(), pd.Series(HL_WEIGHTS, HL_MARKETS), 2.5)
+    assert (100 * pi).round(1).tolist() == HL_EQUILIBRIUM
+
+
+def test_he_litterman_germany_versus_europe_view() -> None:
+    cov = _he_litterman_cov()
+    pi = market_implied_returns(cov, pd.Series(HL_WEIGHTS, HL_MARKETS), 2.5)
+    pick = pd.DataFrame([[0, 0, -0.295, 1, 0, -0.705, 0]], columns=HL_MARKETS)
+    posterior = black_litterman(cov, pi, pick, np.array([0.05]), tau=0.05)
+    assert (100 * posterior.mean).round(1).tolist() == HL_POSTERIOR
