@@ -16,7 +16,9 @@ DAY = "2024-07-08"  # a Monday: its window starts the day after Friday 2024-07-0
 
 def test_monday_partition_collects_what_became_known_over_the_weekend():
     assert known_window(dt.date(2024, 7, 8), dt.date(2024, 7, 8)) == (
-        dt.date(2024, 7, 6), dt.date(2024, 7, 8))
+        dt.date(2024, 7, 6),
+        dt.date(2024, 7, 8),
+    )
 
 
 def test_rows_are_stamped_with_the_first_session_on_or_after_their_known_date():
@@ -32,7 +34,8 @@ def test_rows_outside_the_partitions_are_dropped():
 
 def run_alt_data(defs, instance, **kwargs):
     return defs.resolve_job_def("alt_data").execute_in_process(
-        instance=instance, partition_key=DAY, raise_on_error=False, **kwargs)
+        instance=instance, partition_key=DAY, raise_on_error=False, **kwargs
+    )
 
 
 def stored(settings, table):
@@ -51,7 +54,8 @@ def test_every_quiver_dataset_materialises_with_its_check_and_metadata(defs, ins
     result = run_alt_data(defs, instance)
     assert result.success
     assert {e.check_name for e in result.get_asset_check_evaluations() if e.passed} == {
-        f"{spec.name}_schema" for spec in ALT_DATA} | {"search_interest_schema"}
+        f"{spec.name}_schema" for spec in ALT_DATA
+    } | {"search_interest_schema"}
     for spec in (s for s in ALT_DATA if s.name not in EMPTY_ON_A_PAST_DAY):
         frame = stored(settings, spec.name)
         assert len(frame) > 0

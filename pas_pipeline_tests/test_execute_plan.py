@@ -111,8 +111,19 @@ def sim(tmp_path: Path) -> SimulatedBroker:
     broker = SimulatedBroker(tmp_path / "broker.duckdb", initial_cash=100_000.0)
     # Holdings: XOM 100 sh (w 0.10), AAPL 100 sh (w 0.20); cash 70,000
     for symbol, qty in (("XOM", 100), ("AAPL", 100)):
-        broker.submit_order(PlannedOrder(f"setup-{symbol}", "setup", symbol, "buy", qty,
-                                         float(PRICES[symbol]), qty * PRICES[symbol], 0, 0))
+        broker.submit_order(
+            PlannedOrder(
+                f"setup-{symbol}",
+                "setup",
+                symbol,
+                "buy",
+                qty,
+                float(PRICES[symbol]),
+                qty * PRICES[symbol],
+                0,
+                0,
+            )
+        )
     return broker
 
 
@@ -125,11 +136,15 @@ def ledger(tmp_path: Path) -> Ledger:
 def plan(sim: SimulatedBroker) -> list[PlannedOrder]:
     """Sell XOM 100 and AAPL 50, buy MSFT 75 and NVDA 200 (see the planning tests)."""
     targets = pd.Series({"AAPL": 0.10, "MSFT": 0.30, "NVDA": 0.25})
-    orders = plan_orders(targets, sim.get_positions(), PRICES, sim.get_account().equity,
-                         OrderLimits(), RID)
+    orders = plan_orders(
+        targets, sim.get_positions(), PRICES, sim.get_account().equity, OrderLimits(), RID
+    )
     assert [(o.side, o.symbol, o.qty) for o in orders] == [
-        ("sell", "AAPL", 50.0), ("sell", "XOM", 100.0), ("buy", "MSFT", 75.0),
-        ("buy", "NVDA", 200.0)]
+        ("sell", "AAPL", 50.0),
+        ("sell", "XOM", 100.0),
+        ("buy", "MSFT", 75.0),
+        ("buy", "NVDA", 200.0),
+    ]
     return orders
 
 
@@ -137,23 +152,24 @@ def rebalance_orders(broker: SimulatedBroker) -> list[BrokerOrder]:
     return broker.list_orders(client_order_id_prefix(RID))
 
 
-def assert_exactly_once(plan: list[PlannedOrder], broker: SimulatedBroker,
-                        ledger: Ledger) -> None:
+def assert_exactly_once(plan: list[PlannedOrder], broker: SimulatedBroker, ledger: Ledger) -> None:
     """Each planned order is at the broker once, and the ledger agrees with the broker."""
     at_broker = rebalance_orders(broker)
-    assert Counter(o.client_order_id for o in at_broker) == Counter(
-        o.client_order_id for o in plan)
+    assert Counter(o.client_order_id for o in at_broker) == Counter(o.client_order_id for o in plan)
     recorded = ledger.orders_for(RID)
-    broker_view = sorted((o.client_order_id, o.broker_order_id, o.symbol, o.side, o.qty,
-                          o.status, o.filled_qty) for o in at_broker)
-    assert recorded[["client_order_id", "broker_order_id", "symbol", "side", "qty", "status",
-                     "filled_qty"]].values.tolist() == [list(row) for row in broker_view]
-    assert sorted(ledger.fills_for(RID).client_order_id) == sorted(o.client_order_id
-                                                                    for o in plan)
+    broker_view = sorted(
+        (o.client_order_id, o.broker_order_id, o.symbol, o.side, o.qty, o.status, o.filled_qty)
+        for o in at_broker
+    )
+    assert recorded[
+        ["client_order_id", "broker_order_id", "symbol", "side", "qty", "status", "filled_qty"]
+    ].values.tolist() == [list(row) for row in broker_view]
+    assert sorted(ledger.fills_for(RID).client_order_id) == sorted(o.client_order_id for o in plan)
 
 
 def test_first_run_submits_everything_and_records_it(
-        sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]) -> None:
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     report = execute_plan(plan, sim, ledger)
 
     ids = tuple(o.client_order_id for o in plan)
@@ -163,12 +179,16 @@ def test_first_run_submits_everything_and_records_it(
     assert_exactly_once(plan, sim, ledger)
     # XOM gone, AAPL 50, MSFT 75, NVDA 200; cash 70,000 + 20,000 − 55,000 = 35,000
     assert {s: p.qty for s, p in sim.get_positions().items()} == {
-        "AAPL": 50.0, "MSFT": 75.0, "NVDA": 200.0}
+        "AAPL": 50.0,
+        "MSFT": 75.0,
+        "NVDA": 200.0,
+    }
     assert sim.get_account() == Account(equity=100_000.0, cash=35_000.0)
 
 
-def test_rerun_submits_nothing_new(sim: SimulatedBroker, ledger: Ledger,
-                                   plan: list[PlannedOrder]) -> None:
+def test_rerun_submits_nothing_new(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     execute_plan(plan, sim, ledger)
     counting = WrappedBroker(sim)
 
@@ -180,19 +200,22 @@ def test_rerun_submits_nothing_new(sim: SimulatedBroker, ledger: Ledger,
     assert_exactly_once(plan, sim, ledger)
 
 
-def test_sells_are_submitted_before_buys(sim: SimulatedBroker, ledger: Ledger,
-                                         plan: list[PlannedOrder]) -> None:
+def test_sells_are_submitted_before_buys(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     counting = WrappedBroker(sim)
     shuffled = [plan[3], plan[0], plan[2], plan[1]]  # buy NVDA, sell AAPL, buy MSFT, sell XOM
     execute_plan(shuffled, counting, ledger)
     # sells first; within a side the given order is kept
-    assert counting.submit_calls == [o.client_order_id for o in (plan[0], plan[1], plan[3],
-                                                                  plan[2])]
+    assert counting.submit_calls == [
+        o.client_order_id for o in (plan[0], plan[1], plan[3], plan[2])
+    ]
 
 
 @pytest.mark.parametrize("k", [0, 1, 3])
 def test_crash_after_k_orders_then_rerun_gives_each_order_once(
-        sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder], k: int) -> None:
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder], k: int
+) -> None:
     with pytest.raises(ProcessKilled):
         execute_plan(plan, CrashingBroker(sim, k), ledger)
     assert len(rebalance_orders(sim)) == k
@@ -204,8 +227,9 @@ def test_crash_after_k_orders_then_rerun_gives_each_order_once(
     assert_exactly_once(plan, sim, ledger)
 
 
-def test_lost_response_is_looked_up_not_resent(sim: SimulatedBroker, ledger: Ledger,
-                                               plan: list[PlannedOrder]) -> None:
+def test_lost_response_is_looked_up_not_resent(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     lossy = LostResponseBroker(sim)
     report = execute_plan(plan, lossy, ledger)
 
@@ -216,7 +240,8 @@ def test_lost_response_is_looked_up_not_resent(sim: SimulatedBroker, ledger: Led
 
 
 def test_lost_request_is_a_failure_and_holds_back_the_buys(
-        sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]) -> None:
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     lossy = LostRequestBroker(sim)
     report = execute_plan(plan, lossy, ledger)
 
@@ -236,7 +261,8 @@ def test_lost_request_is_a_failure_and_holds_back_the_buys(
 
 
 def test_duplicate_reported_by_the_broker_counts_as_already_present(
-        sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]) -> None:
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     sim.submit_order(plan[0])  # reached the broker, but the ledger never heard of it
     stale = StaleLookupBroker(sim)
 
@@ -248,8 +274,9 @@ def test_duplicate_reported_by_the_broker_counts_as_already_present(
     assert_exactly_once(plan, sim, ledger)
 
 
-def test_rejected_sell_holds_back_buys(sim: SimulatedBroker, ledger: Ledger,
-                                       plan: list[PlannedOrder]) -> None:
+def test_rejected_sell_holds_back_buys(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     sim.submit_order(PlannedOrder("elsewhere", "other", "XOM", "sell", 60, 100.0, 6_000, 0, 0))
     report = execute_plan(plan, sim, ledger)  # selling 100 XOM of the 40 left is rejected
 
@@ -259,8 +286,9 @@ def test_rejected_sell_holds_back_buys(sim: SimulatedBroker, ledger: Ledger,
     assert report.skipped == tuple(o.client_order_id for o in plan[2:])
 
 
-def test_dry_run_sends_and_writes_nothing(sim: SimulatedBroker, ledger: Ledger,
-                                          plan: list[PlannedOrder]) -> None:
+def test_dry_run_sends_and_writes_nothing(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     report = execute_plan(plan, sim, ledger, dry_run=True)
 
     assert report.dry_run and report.would_submit == tuple(o.client_order_id for o in plan)
@@ -269,16 +297,18 @@ def test_dry_run_sends_and_writes_nothing(sim: SimulatedBroker, ledger: Ledger,
     assert ledger.plan_for(RID) == []
 
 
-def test_halted_trading_sends_nothing(sim: SimulatedBroker, ledger: Ledger,
-                                      plan: list[PlannedOrder]) -> None:
+def test_halted_trading_sends_nothing(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     ledger.set_trading_state(TradingState.HALTED, "kill switch")
     report = execute_plan(plan, sim, ledger)
     assert report.skipped == tuple(o.client_order_id for o in plan)
     assert rebalance_orders(sim) == []
 
 
-def test_reduce_only_sends_only_sells(sim: SimulatedBroker, ledger: Ledger,
-                                      plan: list[PlannedOrder]) -> None:
+def test_reduce_only_sends_only_sells(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     ledger.set_trading_state(TradingState.REDUCE_ONLY, "drawdown")
     report = execute_plan(plan, sim, ledger)
     assert report.submitted == tuple(o.client_order_id for o in plan[:2])
@@ -286,7 +316,8 @@ def test_reduce_only_sends_only_sells(sim: SimulatedBroker, ledger: Ledger,
 
 
 def test_order_already_at_the_broker_is_recorded_even_when_halted(
-        sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]) -> None:
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     sim.submit_order(plan[0])
     ledger.set_trading_state(TradingState.HALTED, "kill switch")
     report = execute_plan(plan, sim, ledger)
@@ -295,7 +326,8 @@ def test_order_already_at_the_broker_is_recorded_even_when_halted(
 
 
 def test_an_id_used_by_a_different_order_is_a_failure(
-        sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]) -> None:
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     nvda = plan[3]
     sim.submit_order(PlannedOrder(nvda.client_order_id, RID, "AMD", "buy", 1, 100.0, 100, 0, 0))
     report = execute_plan(plan, sim, ledger)
@@ -303,8 +335,9 @@ def test_an_id_used_by_a_different_order_is_a_failure(
     assert "AMD" in report.failures[0].error
 
 
-def test_plan_with_repeated_ids_is_refused(sim: SimulatedBroker, ledger: Ledger,
-                                           plan: list[PlannedOrder]) -> None:
+def test_plan_with_repeated_ids_is_refused(
+    sim: SimulatedBroker, ledger: Ledger, plan: list[PlannedOrder]
+) -> None:
     with pytest.raises(ValueError, match="repeats"):
         execute_plan([plan[0], plan[0]], sim, ledger)
 

@@ -28,8 +28,9 @@ def test_config_hash_is_sha256_of_canonical_json() -> None:
 
 
 def test_config_hash_ignores_key_order_but_not_values() -> None:
-    assert config_hash({"x": 1, "y": {"p": 1, "q": 2}}) == config_hash({"y": {"q": 2, "p": 1},
-                                                                        "x": 1})
+    assert config_hash({"x": 1, "y": {"p": 1, "q": 2}}) == config_hash(
+        {"y": {"q": 2, "p": 1}, "x": 1}
+    )
     assert config_hash({"x": 1}) != config_hash({"x": 2})
 
 
@@ -74,8 +75,12 @@ def test_client_order_id_format() -> None:
 def test_client_order_id_is_deterministic_and_distinct_per_leg_symbol_and_rebalance() -> None:
     rid = rebalance_id("2024-07-05", ["a"], CONFIG)
     next_day = rebalance_id("2024-07-08", ["a"], CONFIG)  # same strategies and config
-    ids = {client_order_id(rid, "AAPL", "buy"), client_order_id(rid, "AAPL", "sell"),
-           client_order_id(rid, "MSFT", "buy"), client_order_id(next_day, "AAPL", "buy")}
+    ids = {
+        client_order_id(rid, "AAPL", "buy"),
+        client_order_id(rid, "AAPL", "sell"),
+        client_order_id(rid, "MSFT", "buy"),
+        client_order_id(next_day, "AAPL", "buy"),
+    }
     assert len(ids) == 4
     assert client_order_id(rid, "AAPL", "buy") == client_order_id(rid, "AAPL", "buy")
 
@@ -89,8 +94,10 @@ def test_client_order_id_fits_48_chars_and_rejects_longer() -> None:
         client_order_id(rid, "S" * 27, "sell")
 
 
-@pytest.mark.parametrize(("symbol", "leg"), [("", "buy"), ("A B", "buy"), ("AAPL", "Buy"),
-                                             ("AAPL", "buy-1"), ("AAPL", "")])
+@pytest.mark.parametrize(
+    ("symbol", "leg"),
+    [("", "buy"), ("A B", "buy"), ("AAPL", "Buy"), ("AAPL", "buy-1"), ("AAPL", "")],
+)
 def test_client_order_id_rejects_unusable_symbols_and_legs(symbol: str, leg: str) -> None:
     with pytest.raises(ValueError):
         client_order_id("rb-2024-07-05-0123456789", symbol, leg)

@@ -25,16 +25,27 @@ def planned(symbol: str, side: str, qty: float, price: float) -> PlannedOrder:
     return planned_order(RID, symbol, side, qty, price, current_weight=0.1, target_weight=0.2)
 
 
-PLAN = [planned("XOM", "sell", 100.0, 100.0), planned("AAPL", "buy", 2.5, 200.0),
-        planned("MSFT", "buy", 25.0, 400.0)]
+PLAN = [
+    planned("XOM", "sell", 100.0, 100.0),
+    planned("AAPL", "buy", 2.5, 200.0),
+    planned("MSFT", "buy", 25.0, 400.0),
+]
 
 
 def at_broker(p: PlannedOrder, status: str = "filled") -> BrokerOrder:
     done = status == "filled"
-    return BrokerOrder(p.client_order_id, f"bo-{p.symbol}", p.symbol, p.side, p.qty, status,
-                       filled_qty=p.qty if done else 0.0,
-                       filled_avg_price=p.reference_price if done else None,
-                       submitted_at=T0, filled_at=T1 if done else None)
+    return BrokerOrder(
+        p.client_order_id,
+        f"bo-{p.symbol}",
+        p.symbol,
+        p.side,
+        p.qty,
+        status,
+        filled_qty=p.qty if done else 0.0,
+        filled_avg_price=p.reference_price if done else None,
+        submitted_at=T0,
+        filled_at=T1 if done else None,
+    )
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -66,11 +77,17 @@ def test_connecting_again_does_not_reapply_migrations(target: str | Path) -> Non
 
 def test_record_rebalance_is_an_idempotent_upsert(target: str | Path) -> None:
     ledger = Ledger.connect(target, clock=lambda: T0)
-    ledger.record_rebalance(RID, dt.date(2024, 7, 5), ["wiki", "congress"], "abc",
-                            {"prices": "2024-07-05"})
+    ledger.record_rebalance(
+        RID, dt.date(2024, 7, 5), ["wiki", "congress"], "abc", {"prices": "2024-07-05"}
+    )
     later = Ledger.connect(target, clock=lambda: T1)
-    later.record_rebalance(RID, "2024-07-05", ["congress", "wiki"], "abc",
-                           {"prices": "2024-07-05", "wiki": "2024-07-04"})
+    later.record_rebalance(
+        RID,
+        "2024-07-05",
+        ["congress", "wiki"],
+        "abc",
+        {"prices": "2024-07-05", "wiki": "2024-07-04"},
+    )
     record = later.get_rebalance(RID)
     assert record is not None
     assert record["as_of_date"] == dt.date(2024, 7, 5)
@@ -86,8 +103,7 @@ def test_plan_round_trips_sells_first_and_is_recorded_once(ledger: Ledger) -> No
     assert ledger.plan_for(RID) == PLAN
 
 
-def test_replanned_order_keeps_its_first_values_and_new_orders_are_added(
-        ledger: Ledger) -> None:
+def test_replanned_order_keeps_its_first_values_and_new_orders_are_added(ledger: Ledger) -> None:
     ledger.record_plan(RID, PLAN[:2])
     changed = dataclasses.replace(PLAN[1], qty=3.0, notional=600.0)
     ledger.record_plan(RID, [changed, PLAN[2]])
@@ -119,9 +135,18 @@ def test_record_order_stores_the_broker_view_once_per_change(ledger: Ledger) -> 
     assert len(orders) == 1
     row = orders.iloc[0]
     assert (row.client_order_id, row.broker_order_id, row.rebalance_id) == (
-        PLAN[0].client_order_id, "bo-XOM", RID)  # rebalance id taken from the plan
+        PLAN[0].client_order_id,
+        "bo-XOM",
+        RID,
+    )  # rebalance id taken from the plan
     assert (row.symbol, row.side, row.qty, row.status, row.filled_qty, row.filled_avg_price) == (
-        "XOM", "sell", 100.0, "filled", 100.0, 100.0)
+        "XOM",
+        "sell",
+        100.0,
+        "filled",
+        100.0,
+        100.0,
+    )
     assert (row.submitted_at, row.filled_at) == (T0, T1)
     events = ledger.order_events_for(PLAN[0].client_order_id)
     assert list(events.status) == ["accepted", "filled"]
@@ -135,8 +160,9 @@ def test_record_order_refuses_a_different_symbol_for_a_known_id(ledger: Ledger) 
 
 
 def test_naive_timestamps_are_taken_as_utc(ledger: Ledger) -> None:
-    naive = dataclasses.replace(at_broker(PLAN[0]), submitted_at=T0.replace(tzinfo=None),
-                                filled_at=T1.replace(tzinfo=None))
+    naive = dataclasses.replace(
+        at_broker(PLAN[0]), submitted_at=T0.replace(tzinfo=None), filled_at=T1.replace(tzinfo=None)
+    )
     ledger.record_order(naive, rebalance_id=RID)
     assert ledger.record_order(at_broker(PLAN[0]), rebalance_id=RID) is False
 
@@ -147,38 +173,47 @@ def test_fills_are_recorded_once_per_order_and_time(ledger: Ledger) -> None:
     ledger.record_fill(PLAN[1].client_order_id, 2.5, 200.0, T1)
     fills = ledger.fills_for(RID)
     assert fills[["client_order_id", "symbol", "side", "qty", "price"]].values.tolist() == [
-        [PLAN[1].client_order_id, "AAPL", "buy", 2.5, 200.0]]
+        [PLAN[1].client_order_id, "AAPL", "buy", 2.5, 200.0]
+    ]
     assert fills.filled_at.tolist() == [T1]
     with pytest.raises(ValueError):
         ledger.record_fill(PLAN[1].client_order_id, 0.0, 200.0, T0)
 
 
 def test_position_snapshot_replaces_the_same_time_and_source(ledger: Ledger) -> None:
-    two = {"AAPL": Position("AAPL", 10.0, 150.0, 2_000.0),
-           "MSFT": Position("MSFT", 5.0, 300.0, 2_000.0)}
+    two = {
+        "AAPL": Position("AAPL", 10.0, 150.0, 2_000.0),
+        "MSFT": Position("MSFT", 5.0, 300.0, 2_000.0),
+    }
     ledger.snapshot_positions(T0, two, source="broker")
     ledger.snapshot_positions(T0, two, source="broker")
     ledger.snapshot_positions(T0, {"AAPL": two["AAPL"]}, source="model")
     assert ledger.position_snapshot(T0, "broker").values.tolist() == [
-        ["AAPL", 10.0, 200.0, 2_000.0], ["MSFT", 5.0, 400.0, 2_000.0]]
+        ["AAPL", 10.0, 200.0, 2_000.0],
+        ["MSFT", 5.0, 400.0, 2_000.0],
+    ]
 
-    ledger.snapshot_positions(T0, {"AAPL": two["AAPL"]}, source="broker",
-                              prices={"AAPL": 201.0})
+    ledger.snapshot_positions(T0, {"AAPL": two["AAPL"]}, source="broker", prices={"AAPL": 201.0})
     assert ledger.position_snapshot(T0, "broker").values.tolist() == [
-        ["AAPL", 10.0, 201.0, 2_000.0]]
+        ["AAPL", 10.0, 201.0, 2_000.0]
+    ]
     assert len(ledger.position_snapshot(T0, "model")) == 1
 
 
 def test_end_of_day_snapshot_marks_at_the_closes_and_records_cash(ledger: Ledger) -> None:
-    held = {"AAPL": Position("AAPL", 10.0, 150.0, 1_990.0),
-            "MSFT": Position("MSFT", 5.0, 300.0, 2_000.0)}
+    held = {
+        "AAPL": Position("AAPL", 10.0, 150.0, 1_990.0),
+        "MSFT": Position("MSFT", 5.0, 300.0, 2_000.0),
+    }
     ledger.snapshot_end_of_day(dt.date(2024, 7, 5), 500.0, held, {"AAPL": 201.0})
     ledger.snapshot_end_of_day(dt.date(2024, 7, 5), 600.0, held, {"AAPL": 202.0})  # replaces
     ledger.snapshot_end_of_day(dt.date(2024, 7, 8), 700.0, {}, {})
     positions, cash = ledger.end_of_day_history()
     midnight = dt.datetime(2024, 7, 5, tzinfo=dt.UTC)
     assert positions[["symbol", "qty", "price", "market_value"]].values.tolist() == [
-        ["AAPL", 10.0, 202.0, 2_020.0], ["MSFT", 5.0, 400.0, 2_000.0]]
+        ["AAPL", 10.0, 202.0, 2_020.0],
+        ["MSFT", 5.0, 400.0, 2_000.0],
+    ]
     assert [pd.Timestamp(t) for t in positions["as_of"]] == [pd.Timestamp(midnight)] * 2
     assert cash.tolist() == [600.0, 700.0]
     before, cash_before = ledger.end_of_day_history(before=dt.date(2024, 7, 8))
@@ -195,8 +230,7 @@ def test_sleeve_book_history_keeps_the_last_rebalance_of_each_date(target: str |
         ledger.record_sleeve_books(rid, {"wiki": {rid[-1].upper(): 1.0}})
     books = ledger.sleeve_book_history()
     assert books.values.tolist() == [[second, "wiki", "B", 1.0], [later, "wiki", "C", 1.0]]
-    assert ledger.sleeve_book_history(before=dt.date(2024, 7, 8)).rebalance_id.tolist() == [
-        second]
+    assert ledger.sleeve_book_history(before=dt.date(2024, 7, 8)).rebalance_id.tolist() == [second]
 
 
 def test_sleeve_books_are_replaced_per_rebalance(ledger: Ledger) -> None:
@@ -210,7 +244,10 @@ def test_trading_state_changes_need_a_valid_state_and_a_reason(target: str | Pat
     ledger.set_trading_state(TradingState.REDUCE_ONLY, "drawdown limit hit")
     detail = ledger.trading_state_detail()
     assert (detail.state, detail.reason, detail.updated_at) == (
-        TradingState.REDUCE_ONLY, "drawdown limit hit", T1)
+        TradingState.REDUCE_ONLY,
+        "drawdown limit hit",
+        T1,
+    )
     with pytest.raises(ValueError):
         ledger.set_trading_state("PAUSED", "no such state")
     with pytest.raises(ValueError):
@@ -230,9 +267,11 @@ def test_other_uri_schemes_are_refused_not_taken_for_file_names() -> None:
 
 def test_redact_uri_hides_passwords() -> None:
     assert redact_uri("postgresql://bob:s3cret@db:5432/pas?sslmode=require") == (
-        "postgresql://bob:***@db:5432/pas?sslmode=require")
+        "postgresql://bob:***@db:5432/pas?sslmode=require"
+    )
     assert redact_uri("postgresql://db/pas?user=bob&password=s3cret") == (
-        "postgresql://db/pas?user=bob&password=%2A%2A%2A")
+        "postgresql://db/pas?user=bob&password=%2A%2A%2A"
+    )
 
 
 def test_unreachable_postgres_error_does_not_show_the_password() -> None:

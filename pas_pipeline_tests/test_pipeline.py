@@ -191,14 +191,19 @@ def test_reconciliation_writes_the_end_of_day_snapshot_that_realised_performance
     demo, defs, instance, settings
 ):
     session = {"ops": {"account_positions": {"config": {"session": "2024-07-05"}}}}
-    assert defs.resolve_job_def("reconcile").execute_in_process(
-        instance=instance, run_config=session
-    ).success
+    assert (
+        defs.resolve_job_def("reconcile")
+        .execute_in_process(instance=instance, run_config=session)
+        .success
+    )
     with Ledger.connect(settings.ledger_path) as ledger:
         positions, cash = ledger.end_of_day_history()
     closes = dict(
-        warehouse_rows(settings, "select ticker, close from public.prices where date = ?",
-                       [dt.date(2024, 7, 5)])
+        warehouse_rows(
+            settings,
+            "select ticker, close from public.prices where date = ?",
+            [dt.date(2024, 7, 5)],
+        )
     )
     assert len(positions) == len(demo.orders) > 0
     for row in positions.itertuples():
@@ -289,13 +294,19 @@ def test_the_demo_target_trades_through_alpaca_py_against_the_fake_alpaca_server
             env.setenv("ALPACA_API_KEY", TEST_KEY_ID)
             env.setenv("ALPACA_API_SECRET", TEST_SECRET)
             config = {"partition_date": REBALANCE_FRIDAY.isoformat(), "poll_timeout_seconds": 0}
-            assert defs.resolve_job_def("execute_orders_job").execute_in_process(
-                instance=instance, run_config={"ops": {"execute_orders": {"config": config}}}
-            ).success
+            assert (
+                defs.resolve_job_def("execute_orders_job")
+                .execute_in_process(
+                    instance=instance, run_config={"ops": {"execute_orders": {"config": config}}}
+                )
+                .success
+            )
             session = {"ops": {"account_positions": {"config": {"session": "2024-07-05"}}}}
-            assert defs.resolve_job_def("reconcile").execute_in_process(
-                instance=instance, run_config=session
-            ).success
+            assert (
+                defs.resolve_job_def("reconcile")
+                .execute_in_process(instance=instance, run_config=session)
+                .success
+            )
         placed = fake.orders()
     assert len(placed) == len(demo.orders)
     assert {o["status"] for o in placed} == {"filled"}

@@ -90,9 +90,7 @@ def test_a_date_range_is_a_slice_of_the_history(market: SampleMarket) -> None:
     part = market.bars("MSFT", dt.date(2024, 7, 1), dt.date(2024, 7, 8))
     whole = market.history("MSFT")
     where = market.session_slice(dt.date(2024, 7, 1), dt.date(2024, 7, 8))
-    assert part.sessions.tolist() == [
-        dt.date(2024, 7, d) for d in (1, 2, 3, 5, 8)
-    ]
+    assert part.sessions.tolist() == [dt.date(2024, 7, d) for d in (1, 2, 3, 5, 8)]
     np.testing.assert_array_equal(part.high, whole.high[where])
     np.testing.assert_array_equal(part.volume, whole.volume[where])
 

@@ -14,12 +14,18 @@ from pas_pipeline.execution.model import Account, PlannedOrder, Position
 from pas_pipeline.execution.simulated import SimulatedBroker
 
 
-def order(symbol: str, side: str, qty: float, price: float, cid: str | None = None
-          ) -> PlannedOrder:
-    return PlannedOrder(client_order_id=cid or f"pas-test-{symbol}-{side}-{qty}@{price}",
-                        rebalance_id="rb-test", symbol=symbol, side=side, qty=qty,
-                        reference_price=price, notional=qty * price, current_weight=0.0,
-                        target_weight=0.0)
+def order(symbol: str, side: str, qty: float, price: float, cid: str | None = None) -> PlannedOrder:
+    return PlannedOrder(
+        client_order_id=cid or f"pas-test-{symbol}-{side}-{qty}@{price}",
+        rebalance_id="rb-test",
+        symbol=symbol,
+        side=side,
+        qty=qty,
+        reference_price=price,
+        notional=qty * price,
+        current_weight=0.0,
+        target_weight=0.0,
+    )
 
 
 @pytest.fixture
@@ -39,7 +45,11 @@ def test_buy_fills_completely_at_the_reference_price(broker: SimulatedBroker) ->
     filled = broker.submit_order(order("AAPL", "buy", 10, 150.0, cid="cid-1"))
 
     assert (filled.client_order_id, filled.symbol, filled.side, filled.qty) == (
-        "cid-1", "AAPL", "buy", 10.0)
+        "cid-1",
+        "AAPL",
+        "buy",
+        10.0,
+    )
     assert (filled.status, filled.filled_qty, filled.filled_avg_price) == ("filled", 10.0, 150.0)
     assert filled.is_filled and filled.filled_at == filled.submitted_at
     assert broker.get_order_by_client_id("cid-1") == filled
@@ -57,8 +67,7 @@ def test_sell_raises_cash_and_keeps_the_average_entry_price(broker: SimulatedBro
     assert broker.get_positions() == {"AAPL": Position("AAPL", 15.0, 160.0, 2_700.0)}
 
 
-def test_selling_the_whole_fractional_position_removes_it_exactly(
-        broker: SimulatedBroker) -> None:
+def test_selling_the_whole_fractional_position_removes_it_exactly(broker: SimulatedBroker) -> None:
     broker.submit_order(order("AAPL", "buy", 0.1, 100.0))
     broker.submit_order(order("AAPL", "buy", 0.2, 100.0))
     broker.submit_order(order("AAPL", "sell", 0.3, 100.0))  # 0.1 + 0.2 != 0.3 in floats
@@ -66,8 +75,7 @@ def test_selling_the_whole_fractional_position_removes_it_exactly(
     assert broker.get_account() == Account(equity=100_000.0, cash=100_000.0)
 
 
-def test_selling_more_than_held_is_rejected_and_changes_nothing(
-        broker: SimulatedBroker) -> None:
+def test_selling_more_than_held_is_rejected_and_changes_nothing(broker: SimulatedBroker) -> None:
     broker.submit_order(order("AAPL", "buy", 10, 150.0))
     before = (broker.get_account(), broker.get_positions(), broker.list_orders())
     with pytest.raises(BrokerError, match="insufficient qty"):
@@ -86,8 +94,7 @@ def test_buying_for_more_than_the_cash_is_rejected(broker: SimulatedBroker) -> N
     assert broker.get_account() == Account(equity=100_000.0, cash=0.0)
 
 
-def test_duplicate_client_order_id_is_rejected_and_changes_nothing(
-        broker: SimulatedBroker) -> None:
+def test_duplicate_client_order_id_is_rejected_and_changes_nothing(broker: SimulatedBroker) -> None:
     first = broker.submit_order(order("AAPL", "buy", 10, 150.0, cid="same-id"))
     with pytest.raises(DuplicateClientOrderIdError) as raised:
         broker.submit_order(order("MSFT", "buy", 1, 400.0, cid="same-id"))

@@ -40,8 +40,6 @@ POLICY = ApiPolicy(
 )
 
 
-
-
 def client(*responses: httpx.Response) -> ApiClient:
     queue = list(responses)
 

@@ -223,9 +223,7 @@ def test_only_the_newest_vintage_of_search_interest_is_used() -> None:
     old = pd.DataFrame(
         {"date": pd.Timestamp("2024-06-03"), "ticker": ["AAA", "BBB"], "interest": [1.0, 2.0]}
     )
-    new = pd.DataFrame(
-        {"date": pd.Timestamp("2024-07-01"), "ticker": ["AAA"], "interest": [50.0]}
-    )
+    new = pd.DataFrame({"date": pd.Timestamp("2024-07-01"), "ticker": ["AAA"], "interest": [50.0]})
     future = new.assign(date=pd.Timestamp("2024-08-01"))
     stacked = pd.concat([old, new, future], ignore_index=True)
     chosen = newest_vintage(stacked, pd.Timestamp("2024-07-15"))

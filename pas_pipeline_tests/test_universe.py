@@ -21,7 +21,17 @@ def test_sector_etfs_lists_eleven_spdr_funds_one_per_sector() -> None:
     etfs = sector_etfs()
     spdr = etfs[etfs["leverage"] == 1]
     assert sorted(spdr["ticker"]) == [
-        "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY",
+        "XLB",
+        "XLC",
+        "XLE",
+        "XLF",
+        "XLI",
+        "XLK",
+        "XLP",
+        "XLRE",
+        "XLU",
+        "XLV",
+        "XLY",
     ]
     assert sorted(spdr["sector"]) == sorted(SECTORS)
     assert (spdr["underlying"] == spdr["ticker"]).all()
@@ -33,7 +43,17 @@ def test_each_leveraged_etf_is_2x_the_spdr_fund_of_its_sector() -> None:
     spdr_of = etfs[etfs["leverage"] == 1].set_index("sector")["ticker"]
     levered = etfs[etfs["leverage"] != 1]
     assert sorted(levered["ticker"]) == [
-        "DIG", "LTL", "ROM", "RXL", "UCC", "UGE", "UPW", "URE", "UXI", "UYG", "UYM",
+        "DIG",
+        "LTL",
+        "ROM",
+        "RXL",
+        "UCC",
+        "UGE",
+        "UPW",
+        "URE",
+        "UXI",
+        "UYG",
+        "UYM",
     ]
     assert (levered["leverage"] == 2.0).all()
     assert (levered["underlying"] == levered["sector"].map(spdr_of)).all()
@@ -52,7 +72,9 @@ def test_real_companies_come_first_with_wikipedia_titles() -> None:
     universe = sample_universe()
     apple = universe.iloc[1]
     assert (apple["ticker"], apple["name"], apple["wiki_article"]) == (
-        "AAPL", "Apple Inc.", "Apple_Inc."
+        "AAPL",
+        "Apple Inc.",
+        "Apple_Inc.",
     )
     assert apple["sector"] == "Information Technology"
     assert universe.iloc[0]["ticker"] == "NVDA"

@@ -84,7 +84,9 @@ def test_parser_turns_the_reference_payload_into_the_tidy_frame() -> None:
     frame = parse_chart(XLK_PAYLOAD, "XLK")
     assert list(frame.columns) == list(PRICE_COLUMNS)
     assert frame["date"].tolist() == [
-        pd.Timestamp("2024-07-01"), pd.Timestamp("2024-07-02"), pd.Timestamp("2024-07-04")
+        pd.Timestamp("2024-07-01"),
+        pd.Timestamp("2024-07-02"),
+        pd.Timestamp("2024-07-04"),
     ]
     assert frame["ticker"].tolist() == ["XLK", "XLK", "XLK"]
     assert frame["open"].tolist() == [228.9, 229.8, 230.05]
@@ -349,7 +351,7 @@ def test_the_sample_payload_has_yahoos_shape(sample_client: YahooChartClient) ->
     assert set(result["indicators"]["quote"][0]) == {"open", "high", "low", "close", "volume"}
     first_open = dt.datetime(2024, 6, 3, 9, 30, tzinfo=sample_yahoo.NEW_YORK)
     assert result["timestamp"][0] == int(first_open.timestamp())
-    (key, dividend), = result["events"]["dividends"].items()
+    ((key, dividend),) = result["events"]["dividends"].items()
     assert key == str(dividend["date"]) and int(key) in result["timestamp"]
     assert dividend["amount"] > 0
 
