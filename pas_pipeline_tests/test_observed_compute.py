@@ -143,3 +143,21 @@ def test_an_op_compute_opens_an_op_span(
     assert result.success
     [compute] = spans.get_finished_spans()
     assert (compute.name, dict(compute.attributes or {})) == ("op.compute", {"op.name": "step"})
+
+
+def test_every_asset_links_to_its_own_definition_not_to_the_wrapper(
+    defs: dg.Definitions,
+) -> None:
+    repository = defs.get_repository_def()
+    places = {}
+    for assets_def in repository.assets_defs_by_key.values():
+        if not assets_def.is_materializable:
+            continue
+        for key, spec in assets_def.specs_by_key.items():
+            [reference] = spec.metadata["dagster/code_references"].code_references
+            line = Path(reference.file_path).read_text().splitlines()[reference.line_number - 1]
+            places[key.to_user_string()] = (Path(reference.file_path).name, line.strip()[:9])
+    assert places["target_weights"] == ("allocation.py", "@dg.asset")
+    assert places["congress_trades"] == ("alt_data.py", "@dg.asset")
+    assert {file for file, _ in places.values()}.isdisjoint({"observability.py"})
+    assert {decorator for _, decorator in places.values()} == {"@dg.asset"}

@@ -18,6 +18,7 @@ from pas_pipeline.defs import (
 )
 from pas_pipeline.defs.alerts import AlertsResource, alert_on_run_failure, risk_alerts_sensor
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
+from pas_pipeline.defs.code_references import with_code_references
 from pas_pipeline.defs.execution import (
     ORDERS_ASSET,
     build_execution_sensor,
@@ -153,24 +154,26 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[
-            market_data.universe,
-            market_data.prices,
-            *ALT_DATA_ASSETS,
-            search_interest.search_interest,
-            dc_insider.dc_insider_scores_asset,
-            *SLEEVE_ASSETS,
-            portfolio.returns,
-            portfolio.covariance,
-            allocation.correlation_regime,
-            performance.realised_performance,
-            allocation.bl_posterior,
-            allocation.min_max_weights,
-            allocation.target_weights,
-            ORDERS_ASSET,
-            daily_statistics.daily_statistics_asset,
-            account_positions,
-        ],
+        assets=with_code_references(
+            [
+                market_data.universe,
+                market_data.prices,
+                *ALT_DATA_ASSETS,
+                search_interest.search_interest,
+                dc_insider.dc_insider_scores_asset,
+                *SLEEVE_ASSETS,
+                portfolio.returns,
+                portfolio.covariance,
+                allocation.correlation_regime,
+                performance.realised_performance,
+                allocation.bl_posterior,
+                allocation.min_max_weights,
+                allocation.target_weights,
+                ORDERS_ASSET,
+                daily_statistics.daily_statistics_asset,
+                account_positions,
+            ]
+        ),
         jobs=[
             rebalance_job,
             market_data_job,
