@@ -1,5 +1,6 @@
 """The ``pas`` command: ``pas demo`` runs one rebalance end to end; ``pas trading-state``
-shows or sets the kill switch; ``pas instance`` prepares ``$DAGSTER_HOME``."""
+shows or sets the kill switch; ``pas explain TICKER`` prints why the account holds a ticker;
+``pas instance`` prepares ``$DAGSTER_HOME``."""
 
 from __future__ import annotations
 
@@ -84,6 +85,23 @@ def _trading_state(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    """Print why the account holds (or trades) a ticker on a date (``pas_pipeline.explain``)."""
+    from pas_pipeline.execution.ledger import Ledger
+    from pas_pipeline.explain import explain_ticker, render_explanation
+
+    settings = Settings.from_env()
+    if not settings.warehouse_path.exists():
+        print(f"no warehouse at {settings.warehouse_path}: run a rebalance first (make demo)")
+        return 1
+    with Ledger.connect(settings.pg_uri or settings.ledger_path) as ledger:
+        explanation = explain_ticker(
+            settings.warehouse_path, ledger, args.ticker, args.date, args.rows
+        )
+    print(render_explanation(explanation))
+    return 0
+
+
 def _instance(_: argparse.Namespace) -> int:
     home = prepare_dagster_home(Settings.from_env())
     print(home)
@@ -114,6 +132,20 @@ def main(argv: list[str] | None = None) -> int:
     state.add_argument("state", nargs="?", choices=["ACTIVE", "REDUCE_ONLY", "HALTED"])
     state.add_argument("--reason", default="set from the command line")
     state.set_defaults(handler=_trading_state)
+    explain = commands.add_parser(
+        "explain", help="why the account holds a ticker: sleeves, scores, source rows, orders"
+    )
+    explain.add_argument("ticker", help="ticker as the pipeline spells it (BRK.B)")
+    explain.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="target date (YYYY-MM-DD); default: the newest target on or before it, or newest",
+    )
+    explain.add_argument(
+        "--rows", type=int, default=5, help="newest source rows shown per source (default 5)"
+    )
+    explain.set_defaults(handler=_explain)
     instance = commands.add_parser("instance", help="prepare $DAGSTER_HOME and print its path")
     instance.set_defaults(handler=_instance)
     args = parser.parse_args(argv)

@@ -97,6 +97,15 @@ def test_record_rebalance_is_an_idempotent_upsert(target: str | Path) -> None:
     assert later.get_rebalance("rb-unknown") is None
 
 
+def test_rebalances_on_lists_the_days_rebalances_oldest_first(target: str | Path) -> None:
+    moments = iter([T1, T0, T0])
+    ledger = Ledger.connect(target, clock=lambda: next(moments))
+    ledger.record_rebalance("rb-late", dt.date(2024, 7, 5), ["wiki"], "h1")
+    ledger.record_rebalance("rb-early", dt.date(2024, 7, 5), ["congress"], "h2")
+    ledger.record_rebalance("rb-other-day", dt.date(2024, 7, 8), ["wiki"], "h3")
+    assert ledger.rebalances_on(dt.date(2024, 7, 5)) == ["rb-early", "rb-late"]
+
+
 def test_plan_round_trips_sells_first_and_is_recorded_once(ledger: Ledger) -> None:
     ledger.record_plan(RID, PLAN)
     ledger.record_plan(RID, PLAN)

@@ -7,9 +7,11 @@ import shutil
 import dagster as dg
 import duckdb
 import httpx
+import pandas as pd
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pas_pipeline.cli import main
 from pas_pipeline.config import BrokerKind, Secret
 from pas_pipeline.defs import performance
 from pas_pipeline.defs.definitions import build_definitions
@@ -18,6 +20,7 @@ from pas_pipeline.execution.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlp
 from pas_pipeline.execution.ledger import Ledger
 from pas_pipeline.execution.model import OrderLimits, PlannedOrder
 from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline.explain import explain_ticker, render_explanation
 from pas_pipeline.sources import http as source_http
 from pas_pipeline_tests.pipeline_fixtures import small_settings
 
@@ -112,6 +115,55 @@ def test_the_execution_run_writes_its_order_and_rebalance_metrics(demo, settings
     }
     assert samples["pas_rebalance_seconds_count"] >= 1
     assert samples["pas_orders_submitted_total"] >= len(demo.orders)
+
+
+def _explained(demo, settings, ticker):
+    with Ledger.connect(settings.ledger_path) as ledger:
+        return explain_ticker(settings.warehouse_path, ledger, ticker, REBALANCE_FRIDAY)
+
+
+def test_explain_attributes_a_traded_ticker_to_its_sleeves_and_orders(demo, settings):
+    order = demo.orders.iloc[0]
+    explanation = _explained(demo, settings, order["symbol"])
+    target = demo.target.set_index("ticker")["weight"]
+    assert explanation.as_of == REBALANCE_FRIDAY
+    assert explanation.weight == pytest.approx(target[order["symbol"]], rel=1e-12)
+    assert sum(s.contribution for s in explanation.sleeves) == pytest.approx(
+        explanation.weight, abs=1e-6 * len(explanation.sleeves)
+    )
+    assert all(
+        s.rebalance_date <= REBALANCE_FRIDAY and s.sleeve_weight > 0 for s in explanation.sleeves
+    )
+    assert explanation.orders["client_order_id"].tolist() == [order["client_order_id"]]
+    assert explanation.fills["qty"].sum() == pytest.approx(order["qty"], rel=1e-12)
+
+
+def test_explain_shows_only_source_rows_inside_each_look_back_window(demo, settings):
+    for ticker in demo.target["ticker"]:
+        for sleeve in _explained(demo, settings, ticker).sleeves:
+            for evidence in sleeve.evidence:
+                rows = evidence.newest
+                assert set(rows.get("ticker", [])) <= {ticker}
+                dates = pd.to_datetime(rows.get("date", pd.Series(dtype="datetime64[ns]")))
+                assert dates.between(
+                    pd.Timestamp(evidence.first_day), pd.Timestamp(evidence.last_day)
+                ).all()
+
+
+def test_explain_says_when_a_ticker_is_not_held(demo, settings):
+    explanation = _explained(demo, settings, "ZZZZ")
+    assert (explanation.weight, explanation.sleeves, len(explanation.orders)) == (0.0, (), 0)
+    assert "not in the target" in render_explanation(explanation)
+
+
+def test_pas_explain_prints_the_lineage_from_the_cli(demo, settings, monkeypatch, capsys):
+    monkeypatch.setenv("PAS_HOME", str(settings.home))
+    monkeypatch.delenv("PG_URI", raising=False)
+    symbol = demo.orders.iloc[0]["symbol"]
+    assert main(["explain", symbol, "--date", REBALANCE_FRIDAY.isoformat()]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{symbol} on {REBALANCE_FRIDAY}: target weight ")
+    assert demo.orders.iloc[0]["client_order_id"] in printed
 
 
 def test_history_backfill_is_one_run_over_the_whole_range(demo, instance):

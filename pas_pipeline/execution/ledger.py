@@ -625,6 +625,16 @@ class Ledger:
         record["input_partitions"] = json.loads(record["input_partitions"])
         return record
 
+    def rebalances_on(self, day: date) -> list[str]:
+        """Ids of the rebalances dated ``day`` (the target date they traded), oldest first."""
+        with self._db.transaction() as tx:
+            rows = tx.fetchall(
+                "SELECT rebalance_id FROM rebalances WHERE as_of_date = ? "
+                "ORDER BY created_at, rebalance_id",
+                [as_date(day)],
+            )
+        return [str(row[0]) for row in rows]
+
     def plan_for(self, rebalance_id: str) -> list[PlannedOrder]:
         """Planned orders of ``rebalance_id``: sells then buys, each by symbol."""
         with self._db.transaction() as tx:
