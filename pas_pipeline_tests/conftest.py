@@ -7,6 +7,7 @@ import hmac
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -80,6 +81,15 @@ def postgres_uri() -> Iterator[str]:
     finally:
         with psycopg.connect(base, autocommit=True) as admin:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ledger_target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a test ledger lives: a DuckDB file, then a PostgreSQL schema (each test runs on
+    both backends)."""
+    if request.param == "duckdb":
+        return tmp_path / "ledger.duckdb"
+    return request.getfixturevalue("postgres_uri")
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from pas_pipeline.execution.ledger import Ledger
-from pas_pipeline.execution.limits import PreTradeLimits
 from pas_pipeline.execution.model import OrderLimits, TradingState
 from pas_pipeline.execution.rebalance import execute_rebalance, strategies_in
 from pas_pipeline.execution.simulated import SimulatedBroker
+from pas_pipeline_tests.orders import OPEN_LIMITS
 
 DAY = pd.Timestamp("2024-07-05")
 PRICES = pd.Series({"XLK": 200.0, "XLE": 100.0})
@@ -33,16 +33,6 @@ def broker(tmp_path):
 @pytest.fixture
 def ledger(tmp_path):
     return Ledger.connect(tmp_path / "ledger.duckdb")
-
-
-OPEN_LIMITS = PreTradeLimits(
-    max_order_notional=1e9,
-    max_position_weight=1.0,
-    max_gross_exposure=1.0,
-    max_daily_turnover=2.0,
-    max_price_deviation=0.1,
-    require_market_open=False,
-)
 
 
 def trade(broker, ledger, weights, dry_run=False, pre_trade=OPEN_LIMITS):

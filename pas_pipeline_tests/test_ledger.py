@@ -48,16 +48,9 @@ def at_broker(p: PlannedOrder, status: str = "filled") -> BrokerOrder:
     )
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    if request.param == "duckdb":
-        return tmp_path / "ledger.duckdb"
-    return request.getfixturevalue("postgres_uri")
-
-
 @pytest.fixture
-def ledger(target: str | Path) -> Ledger:
-    return Ledger.connect(target)
+def ledger(ledger_target: str | Path) -> Ledger:
+    return Ledger.connect(ledger_target)
 
 
 def test_new_ledger_is_migrated_and_active(ledger: Ledger) -> None:
@@ -67,20 +60,20 @@ def test_new_ledger_is_migrated_and_active(ledger: Ledger) -> None:
     assert ledger.orders_for(RID).empty
 
 
-def test_connecting_again_does_not_reapply_migrations(target: str | Path) -> None:
-    first = Ledger.connect(target)
+def test_connecting_again_does_not_reapply_migrations(ledger_target: str | Path) -> None:
+    first = Ledger.connect(ledger_target)
     first.set_trading_state("HALTED", "drill")
-    second = Ledger.connect(target)  # would fail on CREATE TABLE if migrations re-ran
+    second = Ledger.connect(ledger_target)  # would fail on CREATE TABLE if migrations re-ran
     assert second.schema_version() == MIGRATIONS[-1][0]
     assert second.get_trading_state() is TradingState.HALTED
 
 
-def test_record_rebalance_is_an_idempotent_upsert(target: str | Path) -> None:
-    ledger = Ledger.connect(target, clock=lambda: T0)
+def test_record_rebalance_is_an_idempotent_upsert(ledger_target: str | Path) -> None:
+    ledger = Ledger.connect(ledger_target, clock=lambda: T0)
     ledger.record_rebalance(
         RID, dt.date(2024, 7, 5), ["wiki", "congress"], "abc", {"prices": "2024-07-05"}
     )
-    later = Ledger.connect(target, clock=lambda: T1)
+    later = Ledger.connect(ledger_target, clock=lambda: T1)
     later.record_rebalance(
         RID,
         "2024-07-05",
@@ -97,9 +90,9 @@ def test_record_rebalance_is_an_idempotent_upsert(target: str | Path) -> None:
     assert later.get_rebalance("rb-unknown") is None
 
 
-def test_rebalances_on_lists_the_days_rebalances_oldest_first(target: str | Path) -> None:
+def test_rebalances_on_lists_the_days_rebalances_oldest_first(ledger_target: str | Path) -> None:
     moments = iter([T1, T0, T0])
-    ledger = Ledger.connect(target, clock=lambda: next(moments))
+    ledger = Ledger.connect(ledger_target, clock=lambda: next(moments))
     ledger.record_rebalance("rb-late", dt.date(2024, 7, 5), ["wiki"], "h1")
     ledger.record_rebalance("rb-early", dt.date(2024, 7, 5), ["congress"], "h2")
     ledger.record_rebalance("rb-other-day", dt.date(2024, 7, 8), ["wiki"], "h3")
@@ -229,9 +222,11 @@ def test_end_of_day_snapshot_marks_at_the_closes_and_records_cash(ledger: Ledger
     assert len(before) == 2 and cash_before.tolist() == [600.0]
 
 
-def test_sleeve_book_history_keeps_the_last_rebalance_of_each_date(target: str | Path) -> None:
+def test_sleeve_book_history_keeps_the_last_rebalance_of_each_date(
+    ledger_target: str | Path,
+) -> None:
     moments = iter([T0, T1, T1 + dt.timedelta(days=3)])
-    ledger = Ledger.connect(target, clock=lambda: next(moments))
+    ledger = Ledger.connect(ledger_target, clock=lambda: next(moments))
     first, second = "rb-2024-07-05-aaaaaaaaaa", "rb-2024-07-05-bbbbbbbbbb"
     later = "rb-2024-07-08-cccccccccc"
     for rid, day in ((first, "2024-07-05"), (second, "2024-07-05"), (later, "2024-07-08")):
@@ -248,8 +243,8 @@ def test_sleeve_books_are_replaced_per_rebalance(ledger: Ledger) -> None:
     assert ledger.sleeve_books_for(RID).values.tolist() == [["wiki", "AAPL", 1.0]]
 
 
-def test_trading_state_changes_need_a_valid_state_and_a_reason(target: str | Path) -> None:
-    ledger = Ledger.connect(target, clock=lambda: T1)
+def test_trading_state_changes_need_a_valid_state_and_a_reason(ledger_target: str | Path) -> None:
+    ledger = Ledger.connect(ledger_target, clock=lambda: T1)
     ledger.set_trading_state(TradingState.REDUCE_ONLY, "drawdown limit hit")
     detail = ledger.trading_state_detail()
     assert (detail.state, detail.reason, detail.updated_at) == (

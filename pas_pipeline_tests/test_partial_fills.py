@@ -22,7 +22,6 @@ from pas_pipeline.execution import migrations
 from pas_pipeline.execution.alpaca import AlpacaBroker
 from pas_pipeline.execution.fake_alpaca import TEST_KEY_ID, TEST_SECRET, FakeAlpaca
 from pas_pipeline.execution.ledger import Ledger
-from pas_pipeline.execution.limits import PreTradeLimits
 from pas_pipeline.execution.model import BrokerOrder, OrderLimits
 from pas_pipeline.execution.rebalance import RebalanceOutcome, execute_rebalance
 from pas_pipeline.execution.reconcile import (
@@ -36,7 +35,7 @@ from pas_pipeline.execution.reconcile import (
 from pas_pipeline.execution.simulated import SimulatedBroker
 from pas_pipeline.execution.submit import execute_plan, record_broker_order
 from pas_pipeline_tests.fake_clock import FakeClock
-from pas_pipeline_tests.orders import planned_order
+from pas_pipeline_tests.orders import OPEN_LIMITS, planned_order
 
 RID = "rb-2024-07-08-0123456789"
 T0 = dt.datetime(2024, 7, 8, 13, 30, tzinfo=dt.UTC)  # submitted
@@ -45,14 +44,6 @@ T2 = dt.datetime(2024, 7, 8, 20, 0, tzinfo=dt.UTC)  # the close: the DAY order e
 CID = "pas-0123456789-AAPL-buy"
 DAY = pd.Timestamp("2024-07-08")
 PRICES = pd.Series({"XLK": 200.0, "XLE": 100.0})
-OPEN_LIMITS = PreTradeLimits(
-    max_order_notional=1e9,
-    max_position_weight=1.0,
-    max_gross_exposure=1.0,
-    max_daily_turnover=2.0,
-    max_price_deviation=0.1,
-    require_market_open=False,
-)
 
 
 def aapl(status: str, filled_qty: float = 40.0, **changes: object) -> BrokerOrder:
@@ -78,16 +69,9 @@ def fill_rows(ledger: Ledger, rid: str = RID) -> list[list[object]]:
     return fills[["client_order_id", "symbol", "side", "qty", "price", "filled_at"]].values.tolist()
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    if request.param == "duckdb":
-        return tmp_path / "ledger.duckdb"
-    return request.getfixturevalue("postgres_uri")
-
-
 @pytest.fixture
-def ledger(target: str | Path) -> Iterator[Ledger]:
-    with Ledger.connect(target) as book:
+def ledger(ledger_target: str | Path) -> Iterator[Ledger]:
+    with Ledger.connect(ledger_target) as book:
         yield book
 
 
@@ -143,7 +127,7 @@ def test_a_complete_fill_is_still_recorded_once_at_its_quantity(ledger: Ledger) 
 
 
 def test_migration_4_adds_the_missing_fills_of_orders_that_already_ended(
-    target: str | Path, monkeypatch: pytest.MonkeyPatch
+    ledger_target: str | Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A ledger written before this rule kept no fill for an order that ended partly
     filled; the migration adds it (at filled_at, else the time the ledger recorded it)."""
@@ -155,7 +139,7 @@ def test_migration_4_adds_the_missing_fills_of_orders_that_already_ended(
         ("cid-nothing", "expired", 0.0, None, None),
         ("cid-filled", "filled", 10.0, 30.0, T1),
     ]
-    with Ledger.connect(target) as old:
+    with Ledger.connect(ledger_target) as old:
         assert old.schema_version() == 3
         with old._db.transaction() as tx:
             for cid, status, qty, price, filled_at in rows:
@@ -171,7 +155,7 @@ def test_migration_4_adds_the_missing_fills_of_orders_that_already_ended(
             )
     monkeypatch.undo()
 
-    with Ledger.connect(target) as migrated:
+    with Ledger.connect(ledger_target) as migrated:
         assert migrated.schema_version() == 4
         assert sorted(fill_rows(migrated)) == [
             ["cid-canceled-no-stamp", "CID-CANCELED-NO-STAMP", "buy", 3.0, 50.0, T2],
