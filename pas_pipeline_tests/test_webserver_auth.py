@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from pas_pipeline.config import Secret
+from pas_pipeline.webserver.app import main as serve_main
 from pas_pipeline.webserver.auth import SESSION_COOKIE, TokenGate, session_cookie_value
 
 TOKEN = "correct-horse-battery-staple"
@@ -230,9 +231,21 @@ def test_lifespan_events_pass_through_the_gate() -> None:
     assert events == ["startup"]
 
 
-def test_an_empty_token_cannot_build_a_gate() -> None:
-    with pytest.raises(ValueError, match="non-empty token"):
-        TokenGate(tiny_app(), Secret(""))
+@pytest.mark.parametrize("weak", ["", "short-token-15ch"[:15]])
+def test_an_empty_or_short_token_cannot_build_a_gate(weak: str) -> None:
+    with pytest.raises(ValueError, match="at least 16 characters") as refused:
+        TokenGate(tiny_app(), Secret(weak))
+    assert not weak or weak not in str(refused.value)
+
+
+def test_pas_serve_refuses_a_short_token_before_serving(
+    monkeypatch: pytest.MonkeyPatch, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("PAS_HOME", str(tmp_path))
+    monkeypatch.setenv("API_TOKEN", "guessable")
+    assert serve_main(["--port", "1"]) == 2
+    assert "at least 16 characters" in caplog.text
+    assert "guessable" not in caplog.text
 
 
 def test_the_token_never_appears_in_responses_or_logs(

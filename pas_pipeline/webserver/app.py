@@ -53,7 +53,14 @@ from pas_pipeline.observability.metrics import (
     collect_metrics_text,
     compact_metrics_files,
 )
-from pas_pipeline.webserver.auth import ASGIApp, Receive, Scope, Send, TokenGate
+from pas_pipeline.webserver.auth import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    TokenGate,
+    require_strong_token,
+)
 
 DAGSTER_INTERNALS: tuple[str, ...] = (
     "dagster._core.workspace.context:WorkspaceProcessContext",
@@ -240,6 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     # managers instead, so the code servers Dagster started are stopped too.
     signal.signal(signal.SIGTERM, _interrupt)
     settings = Settings.from_env()
+    if settings.api_token is not None:
+        try:
+            require_strong_token(settings.api_token)
+        except ValueError as exc:
+            logger.error("%s", exc)
+            return 2
     with contextlib.suppress(KeyboardInterrupt):
         serve(args.host, args.port, args.workspace, settings.api_token, settings, args.log_level)
     logger.info("stopped")

@@ -167,6 +167,21 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
+MIN_TOKEN_LENGTH = 16
+"""Shortest ``API_TOKEN`` accepted (16 random URL-safe characters are 96 bits)."""
+
+
+def require_strong_token(token: Secret) -> None:
+    """Raise ``ValueError`` (never showing the token) when ``token`` is empty or shorter than
+    :data:`MIN_TOKEN_LENGTH` characters: a short token falls to guessing even with the
+    login throttle, and bearer requests are not throttled."""
+    if not token or len(token.value) < MIN_TOKEN_LENGTH:
+        raise ValueError(
+            f"API_TOKEN must be at least {MIN_TOKEN_LENGTH} characters; make one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+
+
 class TokenGate:
     """ASGI middleware: ``app`` behind ``token`` (see the module docstring).
 
@@ -175,8 +190,7 @@ class TokenGate:
     """
 
     def __init__(self, app: ASGIApp, token: Secret, throttle: LoginThrottle | None = None) -> None:
-        if not token:
-            raise ValueError("TokenGate needs a non-empty token")
+        require_strong_token(token)
         self.app = app
         self.throttle = throttle if throttle is not None else LoginThrottle()
         self._token = token.value.encode()
