@@ -88,7 +88,7 @@ def _trading_state(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     """Print why the account holds (or trades) a ticker on a date (``pas_pipeline.explain``)."""
     from pas_pipeline.execution.ledger import Ledger
-    from pas_pipeline.explain import explain_ticker, render_explanation
+    from pas_pipeline.explain import explain_ticker, explanation_json, render_explanation
 
     settings = Settings.from_env()
     if not settings.warehouse_path.exists():
@@ -98,7 +98,7 @@ def _explain(args: argparse.Namespace) -> int:
         explanation = explain_ticker(
             settings.warehouse_path, ledger, args.ticker, args.date, args.rows
         )
-    print(render_explanation(explanation))
+    print(explanation_json(explanation) if args.json else render_explanation(explanation))
     return 0
 
 
@@ -145,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     explain.add_argument(
         "--rows", type=int, default=5, help="newest source rows shown per source (default 5)"
     )
+    explain.add_argument("--json", action="store_true", help="print JSON instead of text")
     explain.set_defaults(handler=_explain)
     instance = commands.add_parser("instance", help="prepare $DAGSTER_HOME and print its path")
     instance.set_defaults(handler=_instance)

@@ -19,6 +19,7 @@ prints.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -225,6 +226,45 @@ def explain_ticker(
     return Explanation(ticker, as_of, weight, sleeves, orders, fills)
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: timestamps in ISO 8601, NaN as null."""
+    return json.loads(frame.to_json(orient="records", date_format="iso")) if len(frame) else []
+
+
+def explanation_json(explanation: Explanation) -> str:
+    """The explanation as JSON (``pas explain --json``): the same fields as the dataclasses,
+    dates ISO 8601, source rows and orders as lists of records."""
+    e = explanation
+    document = {
+        "ticker": e.ticker,
+        "as_of": e.as_of.isoformat() if e.as_of else None,
+        "weight": e.weight,
+        "sleeves": [
+            {
+                "strategy": s.strategy,
+                "contribution": s.contribution,
+                "rebalance_date": s.rebalance_date.isoformat() if s.rebalance_date else None,
+                "score": s.score,
+                "sleeve_weight": s.sleeve_weight,
+                "evidence": [
+                    {
+                        "source": v.source,
+                        "first_day": v.first_day.isoformat(),
+                        "last_day": v.last_day.isoformat(),
+                        "rows": v.rows,
+                        "newest": _records(v.newest),
+                    }
+                    for v in s.evidence
+                ],
+            }
+            for s in e.sleeves
+        ],
+        "orders": _records(e.orders),
+        "fills": _records(e.fills),
+    }
+    return json.dumps(document, indent=2)
+
+
 def _number(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -269,5 +309,6 @@ __all__ = [
     "SleeveReason",
     "SourceEvidence",
     "explain_ticker",
+    "explanation_json",
     "render_explanation",
 ]

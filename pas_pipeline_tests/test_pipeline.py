@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime as dt
+import json
 import shutil
 
 import dagster as dg
@@ -164,6 +165,19 @@ def test_pas_explain_prints_the_lineage_from_the_cli(demo, settings, monkeypatch
     printed = capsys.readouterr().out
     assert printed.startswith(f"{symbol} on {REBALANCE_FRIDAY}: target weight ")
     assert demo.orders.iloc[0]["client_order_id"] in printed
+
+
+def test_pas_explain_json_carries_the_same_lineage(demo, settings, monkeypatch, capsys):
+    monkeypatch.setenv("PAS_HOME", str(settings.home))
+    monkeypatch.delenv("PG_URI", raising=False)
+    order = demo.orders.iloc[0]
+    assert main(["explain", order["symbol"], "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    explanation = _explained(demo, settings, order["symbol"])
+    assert document["as_of"] == REBALANCE_FRIDAY.isoformat()
+    assert document["weight"] == explanation.weight
+    assert [s["strategy"] for s in document["sleeves"]] == [s.strategy for s in explanation.sleeves]
+    assert [o["client_order_id"] for o in document["orders"]] == [order["client_order_id"]]
 
 
 def test_history_backfill_is_one_run_over_the_whole_range(demo, instance):
