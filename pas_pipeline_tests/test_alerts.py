@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,11 +89,18 @@ def test_an_alert_id_depends_only_on_kind_subject_and_key() -> None:
 def test_var_over_its_budget_raises_a_warning_and_at_the_budget_does_not() -> None:
     assert var_alert(0.02, 0.02, DAY) is None
     assert var_alert(None, 0.02, DAY) is None
-    alert = var_alert(0.0312, 0.02, DAY)
-    assert alert is not None and alert.severity == "warning"
+    alert = var_alert(0.0312, 0.02, DAY, "daily_statistics")
+    assert alert is not None and (alert.severity, alert.subject) == ("warning", "daily_statistics")
     assert alert.message == (
-        "one-day 95% VaR 3.12% of equity on 2024-07-05 is above the budget of 2.00%"
+        "one-day 95% VaR of daily_statistics on 2024-07-05 is 3.12% of equity, above the "
+        "budget of 2.00%"
     )
+
+
+def test_a_var_scaled_onto_the_budget_is_no_breach_even_a_rounding_step_above() -> None:
+    budget = 0.02
+    scaled = 0.0312 * (budget / 0.0312)  # what the budget scaling computes
+    assert var_alert(math.nextafter(max(scaled, budget), 1.0), budget, DAY) is None
 
 
 def test_drawdown_beyond_its_limit_is_critical() -> None:
@@ -160,7 +168,7 @@ def test_an_alert_is_recorded_once_and_redelivered_until_the_webhook_accepts_it(
 
 
 def test_without_a_webhook_alerts_are_only_recorded(ledger_resource: LedgerResource) -> None:
-    alert = Alert("var_over_budget", "2024-07-05", "warning", "too much", key="2024-07-05")
+    alert = Alert("var_over_budget", "target_weights", "warning", "too much", key="2024-07-05")
     assert AlertsResource().raise_alerts(ledger_resource, [alert]) == [alert.alert_id]
     with ledger_resource.open() as book:
         assert book.alerts(undelivered_only=True)["kind"].tolist() == ["var_over_budget"]
@@ -219,6 +227,7 @@ def test_risk_alerts_read_var_drawdown_and_staleness_from_the_instance() -> None
     with dg.DagsterInstance.ephemeral() as instance:
         for asset, metadata in (
             ("target_weights", {"var_95": 0.05}),
+            ("daily_statistics", {"var_95": 0.019}),
             ("realised_performance", {"drawdown": 0.3, "days": 40}),
             ("prices", {}),
         ):
@@ -227,7 +236,8 @@ def test_risk_alerts_read_var_drawdown_and_staleness_from_the_instance() -> None
             )
         alerts = risk_alerts(instance, dt.date(2024, 7, 8))
     kinds = {(a.kind, a.subject) for a in alerts}
-    assert ("var_over_budget", "2024-07-05") in kinds
+    assert ("var_over_budget", "target_weights") in kinds
+    assert ("var_over_budget", "daily_statistics") not in kinds
     assert ("drawdown_over_limit", "2024-07-05") in kinds
     assert ("stale_source", "prices") not in kinds  # one session behind Monday: allowed
     assert ("stale_source", "lobbying") in kinds  # never stored

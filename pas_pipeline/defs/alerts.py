@@ -97,14 +97,17 @@ def _latest_metadata(instance: dg.DagsterInstance, asset: str) -> tuple[Any, dic
 
 
 def risk_alerts(instance: dg.DagsterInstance, today: dt.date) -> list[Alert]:
-    """Alerts the latest stored state calls for: VaR of the newest target over budget,
+    """Alerts the latest stored state calls for: VaR over budget in the newest target (the
+    budget scaling failed) or in the newest daily statistics (the held book drifted over it),
     realised drawdown over :data:`MAX_DRAWDOWN`, a failed reconciliation check, and sources
     more than :data:`STALE_AFTER_SESSIONS` sessions behind."""
     found: list[Alert] = []
-    partition, target = _latest_metadata(instance, "target_weights")
-    if partition:
-        budget = AllocationSettings().var_limit
-        found += [var_alert(target.get("var_95"), budget, dt.date.fromisoformat(partition))]
+    budget = AllocationSettings().var_limit
+    for book in ("target_weights", "daily_statistics"):  # the wanted book, the held book
+        partition, metadata = _latest_metadata(instance, book)
+        if partition:
+            day = dt.date.fromisoformat(partition)
+            found += [var_alert(metadata.get("var_95"), budget, day, book)]
     partition, performance = _latest_metadata(instance, "realised_performance")
     if partition and performance.get("days"):
         day = dt.date.fromisoformat(partition)
