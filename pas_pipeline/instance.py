@@ -28,6 +28,10 @@ def prepare_dagster_home(settings: Settings, env: dict[str, str] | None = None) 
     home = Path(env.get("DAGSTER_HOME") or settings.home / "dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = instance_config(postgres=bool(env.get("DAGSTER_PG_URL")))
-    (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # written beside and renamed over: the webserver and the daemon may prepare the home at
+    # the same moment, and neither may read a half-written file
+    partial = home / f".dagster.yaml.{os.getpid()}.tmp"
+    partial.write_text(yaml.safe_dump(config, sort_keys=False))
+    os.replace(partial, home / "dagster.yaml")
     env["DAGSTER_HOME"] = str(home)
     return home

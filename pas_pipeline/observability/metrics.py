@@ -78,6 +78,7 @@ __all__ = [
     "record_rebalance_seconds",
     "record_rows_ingested",
     "record_trading_state",
+    "record_var",
     "write_process_metrics",
     "write_textfile",
 ]
