@@ -18,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pas_pipeline.execution.model import TradingState
 from pas_pipeline.observability.metrics import (
+    API_ERROR_KINDS,
+    BLOCK_REASON_CODES,
     CONTENT_TYPE_LATEST,
     blocked_reason_codes,
     collect_metrics_text,
@@ -65,6 +67,24 @@ def test_a_failed_api_call_also_counts_an_error_of_its_kind() -> None:
     record_api_call("helper-errors", "error", 1.0)
     assert value("pas_api_errors_total", source="helper-errors", kind="auth") == 1
     assert value("pas_api_errors_total", source="helper-errors", kind="other") == 1
+
+
+def test_a_sources_error_and_retry_series_exist_at_zero_from_its_first_call() -> None:
+    record_api_call("helper-first-call", "ok", 0.1)
+    zero = {
+        kind: REGISTRY.get_sample_value(
+            "pas_api_errors_total", {"source": "helper-first-call", "kind": kind}
+        )
+        for kind in API_ERROR_KINDS
+    }
+    assert zero == dict.fromkeys(API_ERROR_KINDS, 0.0)
+    assert REGISTRY.get_sample_value("pas_api_retries_total", {"source": "helper-first-call"}) == 0
+
+
+def test_every_block_reason_series_exists_once_orders_are_recorded() -> None:
+    record_orders(0)
+    for code in BLOCK_REASON_CODES:
+        assert REGISTRY.get_sample_value("pas_orders_blocked_total", {"reason": code}) is not None
 
 
 def test_an_unknown_outcome_is_rejected() -> None:

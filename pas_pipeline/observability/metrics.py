@@ -63,6 +63,8 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 __all__ = [
+    "API_ERROR_KINDS",
+    "BLOCK_REASON_CODES",
     "COMPACTED_NAME",
     "CONTENT_TYPE_LATEST",
     "TRADING_STATES",
@@ -90,6 +92,8 @@ REBALANCE_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 
 """Seconds."""
 
 API_OUTCOMES = ("ok", "empty", "error")
+API_ERROR_KINDS = ("auth", "rate_limited", "unavailable", "payload", "http", "other")
+"""The ``kind`` label values of ``pas_api_errors_total``."""
 TRADING_STATES = ("ACTIVE", "REDUCE_ONLY", "HALTED")
 
 API_REQUEST_SECONDS = Histogram(
@@ -194,10 +198,17 @@ def record_api_call(
     if outcome not in API_OUTCOMES:
         raise ValueError(f"outcome must be one of {API_OUTCOMES}, got {outcome!r}")
     API_REQUEST_SECONDS.labels(source=source, outcome=outcome).observe(max(0.0, seconds))
-    _touch(API_REQUEST_SECONDS)
+    # every error kind and the retries of a source exist from its first call, at 0, so
+    # Prometheus's rate()/increase() see the first error as an increase
+    for kind in API_ERROR_KINDS:
+        API_ERRORS.labels(source=source, kind=kind)
+    API_RETRIES.labels(source=source)
+    _touch(API_REQUEST_SECONDS, API_ERRORS, API_RETRIES)
     if outcome == "error":
-        API_ERRORS.labels(source=source, kind=error_kind or "other").inc()
-        _touch(API_ERRORS)
+        kind = error_kind or "other"
+        if kind not in API_ERROR_KINDS:
+            raise ValueError(f"error_kind must be one of {API_ERROR_KINDS}, got {kind!r}")
+        API_ERRORS.labels(source=source, kind=kind).inc()
 
 
 def record_api_retry(source: str) -> None:
@@ -237,6 +248,10 @@ _BLOCK_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+BLOCK_REASON_CODES = (*(code for code, _ in _BLOCK_RULES), "other")
+"""The ``reason`` label values of ``pas_orders_blocked_total``."""
+
+
 def blocked_reason_codes(reason: str) -> list[str]:
     """The rule codes in a pre-trade block reason (``execution.limits.check_orders`` text,
     rules joined by ``"; "``), each once, in order; ``["other"]`` when none is recognised
@@ -263,11 +278,12 @@ def record_orders(submitted: int, blocked_reasons: Iterable[str] = ()) -> None:
     if submitted < 0:
         raise ValueError(f"submitted must be >= 0, got {submitted}")
     ORDERS_SUBMITTED.inc(submitted)
-    _touch(ORDERS_SUBMITTED)
+    for code in BLOCK_REASON_CODES:  # every rule's series exists at 0 (see record_api_call)
+        ORDERS_BLOCKED.labels(reason=code)
+    _touch(ORDERS_SUBMITTED, ORDERS_BLOCKED)
     for reason in blocked_reasons:
         for code in blocked_reason_codes(reason):
             ORDERS_BLOCKED.labels(reason=code).inc()
-        _touch(ORDERS_BLOCKED)
 
 
 def _finite(name: str, value: float) -> float:
