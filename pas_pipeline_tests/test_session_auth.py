@@ -194,7 +194,7 @@ def test_a_second_401_after_a_new_session_is_an_auth_error(
         api.get_json(QUOTE, {"symbols": "AAPL"})
     assert len(server.quotes()) == 2  # the call and exactly one retry
     assert server.visits("fc.yahoo.com") == server.visits("query1.finance.yahoo.com") == 2
-    assert str(caught.value).startswith("yahoo: GET /v7/finance/quote: HTTP 401")
+    assert str(caught.value) == "yahoo: GET /v7/finance/quote: HTTP 401, web session refused"
     assert_no_secret(server.secrets(), str(caught.value), caplog=logs)
 
 
