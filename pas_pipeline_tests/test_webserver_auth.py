@@ -213,6 +213,53 @@ def test_a_websocket_with_the_session_cookie_is_accepted(client: TestClient) -> 
         assert ws.receive_text() == "hello"
 
 
+def test_a_cookie_websocket_from_another_sites_page_is_refused(client: TestClient) -> None:
+    client.post("/login", data={"token": TOKEN})
+
+    with (
+        pytest.raises(WebSocketDisconnect) as refused,
+        client.websocket_connect(
+            "/graphql",
+            subprotocols=["graphql-transport-ws"],
+            headers={"origin": "https://evil.example"},
+        ),
+    ):
+        pass
+
+    assert refused.value.code == 1008
+
+
+def test_a_cookie_websocket_from_the_uis_own_page_is_accepted(client: TestClient) -> None:
+    client.post("/login", data={"token": TOKEN})
+
+    with client.websocket_connect(
+        "/graphql", subprotocols=["graphql-transport-ws"], headers={"origin": "http://testserver"}
+    ) as websocket:
+        assert websocket.receive_text() == "hello"
+
+
+def test_a_cookie_post_from_another_sites_page_is_refused(client: TestClient) -> None:
+    client.post("/login", data={"token": TOKEN})
+
+    forged = client.post("/graphql", headers={"origin": "https://evil.example"})
+    own = client.post("/graphql", headers={"origin": "http://testserver:443"})
+
+    assert (forged.status_code, forged.json()) == (403, {"error": "cross-origin request refused"})
+    assert own.status_code == 200  # ports are not compared (a proxy may drop them)
+
+
+def test_a_cookie_get_from_another_sites_page_is_served(client: TestClient) -> None:
+    client.post("/login", data={"token": TOKEN})
+
+    assert client.get("/graphql", headers={"origin": "https://evil.example"}).status_code == 200
+
+
+def test_a_bearer_post_is_not_checked_for_its_origin(client: TestClient) -> None:
+    response = client.post("/graphql", headers={**BEARER, "origin": "https://elsewhere.example"})
+
+    assert response.status_code == 200
+
+
 def test_metrics_are_behind_the_gate(client: TestClient) -> None:
     refused = client.get("/metrics")
     served = client.get("/metrics", headers=BEARER)

@@ -32,6 +32,12 @@ and ``WWW-Authenticate: Bearer``, except a browser page load (``GET``/``HEAD`` w
 refused before it is accepted (close code 1008; uvicorn answers the handshake with 403).
 ``lifespan`` events pass through untouched.
 
+**Cross-site requests.** The cookie is ``SameSite=Strict``; in addition, a request that
+authenticates with the cookie alone and could change something (a websocket handshake, or
+an HTTP method other than GET/HEAD/OPTIONS) is refused when its ``Origin`` names another
+host than its ``Host``: 403 ``{"error": "cross-origin request refused"}``, or a closed
+handshake. Bearer requests carry their credential explicitly and are not checked.
+
 The token is never logged, echoed or put in a response.
 """
 
@@ -45,7 +51,7 @@ import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from pas_pipeline.config import Secret
 from pas_pipeline.webserver.login_throttle import LoginThrottle
@@ -134,6 +140,41 @@ def _client_address(scope: Scope) -> str:
     return (client[0] if client else None) or UNKNOWN_CLIENT
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods a cross-origin page may make with the session cookie (they change nothing)."""
+
+
+def _host_name(value: str) -> str | None:
+    """The host name of ``host[:port]`` or of an origin URL, lower case, without the port."""
+    return urlsplit(value if "//" in value else f"//{value}").hostname
+
+
+def _forged(scope: Scope) -> bool:
+    """Whether a cookie-authenticated request came from a page of another site: a websocket
+    handshake, or an HTTP method outside :data:`SAFE_METHODS`, whose ``Origin`` names a host
+    other than the ``Host`` it was sent to (ports are not compared: a proxy may drop them).
+    Browsers always send ``Origin`` on those requests; a request without one is not from a
+    page of another site."""
+    if scope["type"] == "http" and scope.get("method") in SAFE_METHODS:
+        return False
+    origin = _header(scope, b"origin")
+    if origin is None:
+        return False
+    host = _header(scope, b"host")
+    origin_host = _host_name(origin.decode("latin-1"))
+    return host is None or origin_host is None or origin_host != _host_name(host.decode())
+
+
+async def _refuse_cross_origin(scope: Scope, receive: Receive, send: Send) -> None:
+    """403 (HTTP) or a closed handshake (websocket) for a forged request."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": WEBSOCKET_POLICY_VIOLATION})
+        return
+    body = json.dumps({"error": "cross-origin request refused"}).encode()
+    await _respond(send, 403, body, [(b"content-type", b"application/json")])
+
+
 def _wants_html(scope: Scope) -> bool:
     accept = (_header(scope, b"accept") or b"").decode("latin-1").lower()
     return scope.get("method") in {"GET", "HEAD"} and "text/html" in accept
@@ -199,15 +240,21 @@ class TokenGate:
     def _token_matches(self, presented: str) -> bool:
         return hmac.compare_digest(presented.encode(), self._token)
 
-    def is_authorized(self, scope: Scope) -> bool:
-        """Whether ``scope`` carries the bearer token or the session cookie."""
+    def _credential(self, scope: Scope) -> str | None:
+        """``"bearer"`` or ``"cookie"``: which valid credential ``scope`` carries, if any."""
         authorization = _header(scope, b"authorization")
         if authorization is not None:
             scheme, _, credentials = authorization.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and self._token_matches(credentials.strip()):
-                return True
+                return "bearer"
         cookie = _cookie(scope, SESSION_COOKIE)
-        return cookie is not None and hmac.compare_digest(cookie.encode(), self._session)
+        if cookie is not None and hmac.compare_digest(cookie.encode(), self._session):
+            return "cookie"
+        return None
+
+    def is_authorized(self, scope: Scope) -> bool:
+        """Whether ``scope`` carries the bearer token or the session cookie."""
+        return self._credential(scope) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -215,7 +262,11 @@ class TokenGate:
             await self._login(scope, receive, send)
         elif kind == "http" and scope["path"] == LOGOUT_PATH:
             await self._logout(send)
-        elif kind not in {"http", "websocket"} or self.is_authorized(scope):
+        elif kind not in {"http", "websocket"}:
+            await self.app(scope, receive, send)
+        elif (credential := self._credential(scope)) == "cookie" and _forged(scope):
+            await _refuse_cross_origin(scope, receive, send)
+        elif credential is not None:
             await self.app(scope, receive, send)
         elif kind == "websocket":
             await receive()  # websocket.connect
