@@ -193,6 +193,9 @@ def test_target_weights_carry_numeric_metadata(demo, instance):
     assert metadata["positions"].value == len(demo.target)
     assert 0 < metadata["expected_volatility"].value < 1
     assert metadata["gross_exposure"].value == pytest.approx(demo.target["weight"].sum())
+    assert metadata["largest_weight"].value == pytest.approx(demo.target["weight"].max())
+    scaled = metadata["var_95_before_budget"].value * metadata["var_scale"].value
+    assert scaled == pytest.approx(metadata["var_95"].value, rel=1e-9)
 
 
 def corrupt_yahoo(monkeypatch):
