@@ -1,4 +1,7 @@
-"""The repository's dagster.yaml puts run and event storage in PostgreSQL."""
+"""The repository's dagster.yaml: run and event storage in PostgreSQL, the pipeline's log
+records in the run's event log."""
+
+import logging
 
 import dagster as dg
 import psycopg
@@ -40,3 +43,24 @@ def test_materialisation_records_land_in_postgres(tmp_path, postgres_database, m
         ).fetchone()[0]
     assert runs == [(result.run_id, "SUCCESS")]
     assert events == 1
+
+
+def test_the_pipelines_log_records_join_the_runs_event_log(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    home = prepare_dagster_home(Settings(home=tmp_path), {"DAGSTER_HOME": str(tmp_path / "dg")})
+
+    @dg.asset
+    def chatty() -> int:
+        logging.getLogger("pas_pipeline.sources.example").warning("retrying in 2.00 s")
+        logging.getLogger("elsewhere").warning("not ours")
+        return 1
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize([chatty], instance=instance)
+        records = [
+            (entry.level, entry.user_message)
+            for entry in instance.all_logs(result.run_id)
+            if entry.dagster_event is None
+        ]
+    assert (logging.WARNING, "retrying in 2.00 s") in records
+    assert all(message != "not ours" for _, message in records)
