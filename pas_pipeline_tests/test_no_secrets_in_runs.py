@@ -9,6 +9,7 @@ from pas_pipeline.config import Settings
 from pas_pipeline.defs.alt_data import ALT_DATA_ASSETS
 from pas_pipeline.defs.definitions import build_definitions
 from pas_pipeline.defs.market_data import prices, universe
+from pas_pipeline.instance import prepare_dagster_home
 from pas_pipeline_tests.pipeline_fixtures import SMALL_UNIVERSE
 
 SECRETS = {
@@ -34,7 +35,9 @@ def test_a_run_with_every_secret_set_shows_none_of_them(tmp_path, monkeypatch, c
     settings = Settings.from_env()
     defs = build_definitions(settings)
     assets = [universe, prices, *(a for a in ALT_DATA_ASSETS if a.key.path[-1] in SOURCES)]
-    with dg.DagsterInstance.ephemeral() as instance:
+    # the repository's instance configuration: the pipeline's log records join the event log
+    home = prepare_dagster_home(settings, {"DAGSTER_HOME": str(tmp_path / "dagster")})
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         result = dg.materialize(
             assets, partition_key=DAY, resources=defs.resources, instance=instance
         )
@@ -44,6 +47,7 @@ def test_a_run_with_every_secret_set_shows_none_of_them(tmp_path, monkeypatch, c
     captured = capfd.readouterr()
     haystack = "\n".join([*recorded, repr(run.run_config), captured.out, captured.err])
     assert "asset.compute" in captured.out  # the console exporter really wrote spans
+    assert any("session established" in text for text in recorded)  # our loggers are in
     leaked = sorted(name for name, value in SECRETS.items() if value in haystack)
     assert leaked == []
 
