@@ -64,6 +64,16 @@ def test_server_info_needs_the_token(served_ui: ServedUI) -> None:  # noqa: F811
     assert "dagster_version" in served.json()
 
 
+def test_healthz_answers_without_the_token_and_says_nothing_more(
+    served_ui: ServedUI,  # noqa: F811
+) -> None:
+    health = httpx.get(f"{served_ui.base_url}/healthz")
+    posted = httpx.post(f"{served_ui.base_url}/healthz")
+
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert posted.status_code == 401  # only GET/HEAD are open
+
+
 def test_graphql_over_http_needs_the_token(served_ui: ServedUI) -> None:  # noqa: F811
     response = _graphql(served_ui, ASSET_KEYS_QUERY, {"Authorization": "Bearer guess"})
 

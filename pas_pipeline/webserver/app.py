@@ -125,6 +125,35 @@ def with_metrics(app: ASGIApp, metrics: ASGIApp) -> ASGIApp:
     return dispatch
 
 
+HEALTH_PATH = "/healthz"
+HEALTH_BODY = b'{"status": "ok"}'
+
+
+def with_health(app: ASGIApp) -> ASGIApp:
+    """``app``, except ``GET``/``HEAD /healthz``, answered ``200 {"status": "ok"}`` without
+    credentials (for load balancers and uptime checks: it says the server answers, nothing
+    else; every other route stays behind the gate)."""
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == HEALTH_PATH
+            and scope["method"] in {"GET", "HEAD"}
+        ):
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(HEALTH_BODY)).encode()),
+                (b"cache-control", b"no-store"),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            body = b"" if scope["method"] == "HEAD" else HEALTH_BODY
+            await send({"type": "http.response.body", "body": body})
+        else:
+            await app(scope, receive, send)
+
+    return dispatch
+
+
 def protect(app: ASGIApp, token: Secret | None) -> ASGIApp:
     """``app`` behind the token gate, or ``app`` itself (open) when there is no token."""
     return TokenGate(app, token) if token else app
@@ -183,14 +212,15 @@ def dagster_app(
 def served_app(settings: Settings, workspace: Path, token: Secret | None) -> Iterator[ASGIApp]:
     """The whole served app: prepares ``$DAGSTER_HOME`` (see
     :func:`pas_pipeline.instance.prepare_dagster_home`), opens its instance, and yields
-    Dagster's app plus ``/metrics``, gated by ``token`` when there is one."""
+    Dagster's app plus ``/metrics``, gated by ``token`` when there is one, and an open
+    ``/healthz``."""
     prepare_dagster_home(settings)
     with dg.DagsterInstance.get() as instance:
         instance.optimize_for_webserver(
             DEFAULT_DB_STATEMENT_TIMEOUT, DEFAULT_POOL_RECYCLE, DEFAULT_POOL_MAX_OVERFLOW
         )
         with dagster_app(instance, workspace) as app:
-            yield protect(with_metrics(app, metrics_app(settings.metrics_dir)), token)
+            yield with_health(protect(with_metrics(app, metrics_app(settings.metrics_dir)), token))
 
 
 def serve(
