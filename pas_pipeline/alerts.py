@@ -9,7 +9,9 @@ rules below are pure functions that return the alerts a state calls for:
 * :func:`drawdown_alert` - the realised drawdown (fraction below the running peak) above
   its limit;
 * :func:`stale_source_alerts` - an asset whose newest stored session is more than its
-  allowed number of sessions behind the latest session.
+  allowed number of sessions behind the latest session;
+* :func:`partial_fill_alerts` - orders that ended with only part of their shares filled,
+  so the book is short of its target until the next rebalance.
 
 :func:`post_alert` sends one alert as JSON to a webhook with ``httpx``; the URL is a secret
 (chat webhooks carry their token in it), so it never appears in a log line or an error.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import httpx
@@ -83,6 +85,24 @@ def var_alert(
         f"{budget:.2%}",
         key=day.isoformat(),
     )
+
+
+def partial_fill_alerts(orders: Iterable[Mapping[str, object]]) -> list[Alert]:
+    """One warning per order that ended (``status``) with ``filled_qty`` of its ``qty``
+    shares filled, ``0 < filled_qty < qty`` (rows as ``Ledger.partially_filled_orders``
+    gives them); keyed by the client order id, so each is raised once."""
+    return [
+        Alert(
+            "partial_fill",
+            str(order["symbol"]),
+            "warning",
+            f"{order['side']} {order['symbol']} ended {order['status']} with "
+            f"{float(order['filled_qty']):g} of {float(order['qty']):g} shares filled; the "
+            "account holds less than its target until the next rebalance",
+            key=str(order["client_order_id"]),
+        )
+        for order in orders
+    ]
 
 
 def drawdown_alert(drawdown: float | None, limit: float, day: dt.date) -> Alert | None:

@@ -17,6 +17,7 @@ import pytest
 from pas_pipeline.alerts import (
     Alert,
     drawdown_alert,
+    partial_fill_alerts,
     post_alert,
     stale_source_alerts,
     var_alert,
@@ -26,9 +27,11 @@ from pas_pipeline.defs.alerts import (
     AlertsResource,
     alert_on_run_failure,
     risk_alerts,
+    risk_alerts_sensor,
 )
 from pas_pipeline.defs.resources import LedgerResource
 from pas_pipeline.execution.ledger import Ledger
+from pas_pipeline.execution.model import BrokerOrder
 
 DAY = dt.date(2024, 7, 5)
 TOKEN_IN_URL = "T0KEN-in-the-path-9f8e7d"
@@ -241,3 +244,73 @@ def test_risk_alerts_read_var_drawdown_and_staleness_from_the_instance() -> None
     assert ("drawdown_over_limit", "2024-07-05") in kinds
     assert ("stale_source", "prices") not in kinds  # one session behind Monday: allowed
     assert ("stale_source", "lobbying") in kinds  # never stored
+
+
+def _order(cid: str, status: str, filled: float, updated: dt.datetime) -> BrokerOrder:
+    return BrokerOrder(
+        client_order_id=cid,
+        broker_order_id=f"bo-{cid}",
+        symbol=cid.split("-")[-2],
+        side="buy",
+        qty=100.0,
+        status=status,
+        filled_qty=filled,
+        filled_avg_price=50.0 if filled else None,
+        submitted_at=updated - dt.timedelta(hours=6),
+        filled_at=updated if filled else None,
+        updated_at=updated,
+    )
+
+
+def test_a_partly_filled_order_raises_one_warning_keyed_by_the_order() -> None:
+    row = {
+        "client_order_id": "pas-1-AAPL-buy",
+        "symbol": "AAPL",
+        "side": "buy",
+        "qty": 100.0,
+        "filled_qty": 40.0,
+        "status": "expired",
+    }
+    [alert] = partial_fill_alerts([row])
+    assert (alert.kind, alert.subject, alert.severity) == ("partial_fill", "AAPL", "warning")
+    assert alert.message.startswith("buy AAPL ended expired with 40 of 100 shares filled")
+    assert partial_fill_alerts([row])[0].alert_id == alert.alert_id
+
+
+def test_the_risk_sensor_alerts_on_orders_that_ended_partly_filled_this_week(
+    ledger_resource: LedgerResource,
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with ledger_resource.open() as book:
+        for order in (
+            _order("pas-1-AAPL-buy", "expired", 40.0, now - dt.timedelta(days=1)),
+            _order("pas-1-MSFT-buy", "filled", 100.0, now - dt.timedelta(days=1)),
+            _order("pas-1-NVDA-buy", "partially_filled", 30.0, now - dt.timedelta(hours=1)),
+        ):
+            book.record_order(order, "rb-1")
+    with (
+        dg.DagsterInstance.ephemeral() as instance,
+        dg.build_sensor_context(
+            instance=instance,
+            resources={"alerts": AlertsResource(webhook_url=None), "ledger": ledger_resource},
+        ) as context,
+    ):
+        risk_alerts_sensor(context)
+        risk_alerts_sensor(context)  # the same state raises nothing new
+    with ledger_resource.open() as book:
+        raised = book.alerts()
+    partial = raised[raised["kind"] == "partial_fill"]
+    assert partial["subject"].tolist() == ["AAPL"]
+
+
+def test_the_ledger_lists_partly_filled_orders_recorded_since_a_time(tmp_path: Path) -> None:
+    moments = iter([dt.datetime(2024, 7, 1, tzinfo=dt.UTC), dt.datetime(2024, 7, 9, tzinfo=dt.UTC)])
+    book = Ledger.connect(tmp_path / "ledger.duckdb", clock=lambda: next(moments))
+    old = _order("pas-0-XOM-buy", "canceled", 10.0, dt.datetime(2024, 7, 1, tzinfo=dt.UTC))
+    new = _order("pas-1-AAPL-buy", "expired", 40.0, dt.datetime(2024, 7, 9, tzinfo=dt.UTC))
+    book.record_order(old, "rb-0")
+    book.record_order(new, "rb-1")
+    listed = book.partially_filled_orders(since=dt.datetime(2024, 7, 5, tzinfo=dt.UTC))
+    assert listed[["symbol", "filled_qty", "qty", "status"]].values.tolist() == [
+        ["AAPL", 40.0, 100.0, "expired"]
+    ]

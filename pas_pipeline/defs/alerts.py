@@ -13,6 +13,7 @@ import dagster as dg
 from pas_pipeline.alerts import (
     Alert,
     drawdown_alert,
+    partial_fill_alerts,
     post_alert,
     stale_source_alerts,
     var_alert,
@@ -139,6 +140,10 @@ def risk_alerts(instance: dg.DagsterInstance, today: dt.date) -> list[Alert]:
     return [alert for alert in found if alert is not None]
 
 
+PARTIAL_FILL_LOOKBACK = dt.timedelta(days=7)
+"""How far back the sensor looks for orders that ended partly filled (each alerts once)."""
+
+
 @dg.sensor(
     name="risk_alerts",
     minimum_interval_seconds=300,
@@ -147,7 +152,12 @@ def risk_alerts(instance: dg.DagsterInstance, today: dt.date) -> list[Alert]:
 def risk_alerts_sensor(
     context: dg.SensorEvaluationContext, alerts: AlertsResource, ledger: LedgerResource
 ) -> dg.SkipReason:
-    """Every five minutes: VaR and drawdown limits, reconciliation, stale sources."""
-    today = dt.datetime.now(ZoneInfo(EXCHANGE_TIMEZONE)).date()
-    new = alerts.raise_alerts(ledger, risk_alerts(context.instance, today))
+    """Every five minutes: VaR and drawdown limits, reconciliation, stale sources, orders
+    that ended partly filled in the last week."""
+    now = dt.datetime.now(ZoneInfo(EXCHANGE_TIMEZONE))
+    with ledger.open() as book:
+        partial = book.partially_filled_orders(since=now - PARTIAL_FILL_LOOKBACK)
+    found = risk_alerts(context.instance, now.date())
+    found += partial_fill_alerts(partial.to_dict("records"))
+    new = alerts.raise_alerts(ledger, found)
     return dg.SkipReason(f"{len(new)} new alerts" if new else "no new alerts")

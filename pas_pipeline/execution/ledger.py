@@ -662,6 +662,20 @@ class Ledger:
             terminal,
         )
 
+    def partially_filled_orders(self, since: datetime) -> pd.DataFrame:
+        """Orders that ended (terminal status) with only part of their shares filled, last
+        recorded in the ledger at or after ``since``: ``client_order_id``, ``symbol``,
+        ``side``, ``qty``, ``filled_qty`` (shares), ``status``, ``updated_at``; oldest
+        update first."""
+        terminal = sorted(str(s) for s in TERMINAL_STATUSES)
+        marks = ", ".join("?" for _ in terminal)
+        return self._frame(
+            "SELECT client_order_id, symbol, side, qty, filled_qty, status, updated_at "
+            f"FROM orders WHERE status IN ({marks}) AND filled_qty > 0 AND filled_qty < qty "
+            "AND updated_at >= ? ORDER BY updated_at, client_order_id",
+            [*terminal, since],
+        )
+
     def traded_notional_on(self, day: date, excluding_rebalance: str | None = None) -> float:
         """Planned notional (USD) of the orders that reached the broker for the rebalances
         dated ``day``, other than ``excluding_rebalance``: what today's turnover limit must
