@@ -303,9 +303,11 @@ def test_the_risk_sensor_alerts_on_orders_that_ended_partly_filled_this_week(
     assert partial["subject"].tolist() == ["AAPL"]
 
 
-def test_the_ledger_lists_partly_filled_orders_recorded_since_a_time(tmp_path: Path) -> None:
+def test_the_ledger_lists_partly_filled_orders_recorded_since_a_time(
+    ledger_target: str | Path,
+) -> None:
     moments = iter([dt.datetime(2024, 7, 1, tzinfo=dt.UTC), dt.datetime(2024, 7, 9, tzinfo=dt.UTC)])
-    book = Ledger.connect(tmp_path / "ledger.duckdb", clock=lambda: next(moments))
+    book = Ledger.connect(ledger_target, clock=lambda: next(moments))
     old = _order("pas-0-XOM-buy", "canceled", 10.0, dt.datetime(2024, 7, 1, tzinfo=dt.UTC))
     new = _order("pas-1-AAPL-buy", "expired", 40.0, dt.datetime(2024, 7, 9, tzinfo=dt.UTC))
     book.record_order(old, "rb-0")
