@@ -152,3 +152,20 @@ def test_the_stored_sleeve_states_its_views() -> None:
     assert frame[["ticker", "view_excess_return", "view_confidence"]].fillna(
         -1
     ).values.tolist() == [["AAA", 0.02, 0.7], [CASH, -1.0, -1.0]]
+
+
+def test_sector_weights_sum_by_sector_largest_first_and_name_the_unmapped() -> None:
+    weights = pd.Series({"AAPL": 0.2, "MSFT": 0.15, "XOM": 0.1, "XLK": 0.05, "NEW": 0.01})
+    sectors = {
+        "AAPL": "Information Technology",
+        "MSFT": "Information Technology",
+        "XLK": "Information Technology",
+        "XOM": "Energy",
+    }
+    by_sector = alloc.sector_weights(weights, sectors)
+    assert by_sector.round(12).to_dict() == {
+        "Information Technology": 0.4,
+        "Energy": 0.1,
+        "Unknown": 0.01,
+    }
+    assert list(by_sector.index) == ["Information Technology", "Energy", "Unknown"]

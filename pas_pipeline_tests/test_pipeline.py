@@ -194,6 +194,10 @@ def test_target_weights_carry_numeric_metadata(demo, instance):
     assert 0 < metadata["expected_volatility"].value < 1
     assert metadata["gross_exposure"].value == pytest.approx(demo.target["weight"].sum())
     assert metadata["largest_weight"].value == pytest.approx(demo.target["weight"].max())
+    sectors = metadata["sector_weights"].value
+    assert sum(sectors.values()) == pytest.approx(demo.target["weight"].sum(), abs=1e-5)
+    assert metadata["largest_sector_weight"].value == pytest.approx(max(sectors.values()), abs=1e-6)
+    assert "Unknown" not in sectors  # every held name has a sector
     scaled = metadata["var_95_before_budget"].value * metadata["var_scale"].value
     assert scaled == pytest.approx(metadata["var_95"].value, rel=1e-9)
 

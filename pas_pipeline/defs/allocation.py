@@ -165,6 +165,7 @@ def min_max_weights(
         "covariance": dg.AssetIn(),
         "returns": dg.AssetIn(partition_mapping=lookback(COVARIANCE_SESSIONS - 1)),
         "realised_performance": dg.AssetIn(),
+        "universe": dg.AssetIn(),
         **SLEEVE_INS,
     },
     check_specs=[
@@ -180,6 +181,7 @@ def target_weights(
     covariance: pd.DataFrame,
     returns: pd.DataFrame,
     realised_performance: pd.DataFrame,
+    universe: pd.DataFrame,
     warehouse: WarehouseReader,
     **sleeves: pd.DataFrame,
 ) -> Iterator[Any]:
@@ -209,9 +211,18 @@ def target_weights(
     )
     previous = warehouse.latest_before("target_weights", as_of)
     metadata = _metadata(frame, final, budget, cov, daily, previous, capital)
+    by_sector = alloc.sector_weights(final, _sectors(universe))
+    metadata["largest_sector_weight"] = float(by_sector.max()) if len(by_sector) else 0.0
+    metadata["sector_weights"] = dg.MetadataValue.json(by_sector.round(6).to_dict())
     if math.isfinite(budget.var_after):
         record_var(budget.var_after)
     yield from validated(frame, {n: c.validate for n, c in TARGET_CHECKS.items()}, metadata)
+
+
+def _sectors(universe: pd.DataFrame) -> dict[str, str]:
+    """GICS sector of every universe stock and sector ETF, by ticker."""
+    listed = pd.concat([universe[["ticker", "sector"]], sector_etfs()[["ticker", "sector"]]])
+    return dict(zip(listed["ticker"], listed["sector"], strict=True))
 
 
 def _metadata(

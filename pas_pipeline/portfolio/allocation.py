@@ -26,6 +26,7 @@ Every step is a pure function on pandas objects; the Dagster assets ``bl_posteri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,6 +223,20 @@ def attribute(weights: pd.Series, combined: pd.DataFrame) -> pd.Series:
             f"{name}:{float(v) / total * weights[row.ticker]:.6f}" for name, v in parts
         )
     return pd.Series(labels).reindex(weights.index)
+
+
+UNKNOWN_SECTOR = "Unknown"
+
+
+def sector_weights(weights: pd.Series, sectors: Mapping[str, str]) -> pd.Series:
+    """Weight (fraction of equity) per GICS sector: ``weights`` summed by ``sectors[ticker]``
+    (:data:`UNKNOWN_SECTOR` for a ticker without one), largest first, ties by name."""
+    if weights.empty:
+        return pd.Series(dtype=float)
+    labels = [sectors.get(str(ticker), UNKNOWN_SECTOR) for ticker in weights.index]
+    totals = weights.groupby(labels).sum()
+    order = sorted(totals.index, key=lambda sector: (-totals[sector], sector))
+    return totals.reindex(order)
 
 
 def portfolio_returns(weights: pd.Series, returns: pd.DataFrame) -> pd.Series:
