@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "--date",
         type=dt.date.fromisoformat,
         default=None,
-        help="target date (YYYY-MM-DD); default: the newest target on or before it, or newest",
+        help="explain the newest target on or before this date (YYYY-MM-DD); default: newest",
     )
     explain.add_argument(
         "--rows", type=int, default=5, help="newest source rows shown per source (default 5)"

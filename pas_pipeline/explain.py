@@ -77,12 +77,17 @@ class Explanation:
     fills: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    rows = conn.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ?",
         [SCHEMA, table],
-    ).fetchone()
-    return bool(found and found[0])
+    ).fetchall()
+    return {str(row[0]) for row in rows}
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(_columns(conn, table))
 
 
 def _frame(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object]) -> pd.DataFrame:
@@ -106,15 +111,6 @@ def _attribution(text: object) -> list[tuple[str, float]]:
     return [(name, float(value)) for name, value in parts]
 
 
-def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
-    rows = conn.execute(
-        "select column_name from information_schema.columns where table_schema = ? "
-        "and table_name = ?",
-        [SCHEMA, table],
-    ).fetchall()
-    return {str(row[0]) for row in rows}
-
-
 def _evidence(
     conn: duckdb.DuckDBPyConnection,
     source: str,
@@ -126,19 +122,18 @@ def _evidence(
 ) -> SourceEvidence:
     """Rows of ``source`` for ``ticker`` in ``first..last``; a strategy parameter named like
     a column of the table (a politician sleeve's ``bioguide_id``) narrows them to its value."""
-    if not _table_exists(conn, source):
+    columns = _columns(conn, source)
+    if not columns:  # the table was never stored
         return SourceEvidence(source, first, last, 0, pd.DataFrame())
     narrowing = {
-        name: value
-        for name, value in params.items()
-        if name in _columns(conn, source) and isinstance(value, str)
+        name: value for name, value in params.items() if name in columns and isinstance(value, str)
     }
     window = f"from {SCHEMA}.{source} where ticker = ? and date between ? and ?" + "".join(
         f" and {name} = ?" for name in narrowing
     )
-    params = [ticker, pd.Timestamp(first), pd.Timestamp(last), *narrowing.values()]
-    count = conn.execute(f"select count(*) {window}", params).fetchone()
-    newest = _frame(conn, f"select * {window} order by date desc limit {rows_per_source}", params)
+    values = [ticker, pd.Timestamp(first), pd.Timestamp(last), *narrowing.values()]
+    count = conn.execute(f"select count(*) {window}", values).fetchone()
+    newest = _frame(conn, f"select * {window} order by date desc limit {rows_per_source}", values)
     return SourceEvidence(source, first, last, int(count[0]) if count else 0, newest)
 
 

@@ -29,7 +29,6 @@ from pas_pipeline.execution.reconcile import (
     ledger_positions,
     reconcile,
     refresh_order_states,
-    refresh_orders,
     unfinished,
 )
 from pas_pipeline.execution.simulated import SimulatedBroker
@@ -206,14 +205,16 @@ def test_polling_that_stops_while_partially_filled_records_no_fill(tmp_path: Pat
     ledger = Ledger.connect(tmp_path / "ledger.duckdb")
     broker = ScriptedBroker([aapl("partially_filled")])
     clock = FakeClock()
-    still_open = refresh_orders(
-        broker,
-        ledger,
-        {CID: RID},
-        10,
-        5,
-        clock=clock,
-        sleep=clock.sleep,  # type: ignore[arg-type]
+    still_open = unfinished(
+        refresh_order_states(
+            broker,
+            ledger,
+            {CID: RID},
+            10,
+            5,
+            clock=clock,
+            sleep=clock.sleep,  # type: ignore[arg-type]
+        )
     )
     assert still_open == [CID]
     assert fill_rows(ledger) == []
@@ -394,14 +395,15 @@ def test_a_partial_fill_reaches_the_ledger_over_http(fake: FakeAlpaca, tmp_path:
     pending = ledger.unfinished_orders()
     assert list(pending["client_order_id"]) == [bbb]
     open_orders = dict(zip(pending.client_order_id, pending.rebalance_id, strict=True))
-    assert refresh_orders(broker, ledger, open_orders) == []
+    assert unfinished(refresh_order_states(broker, ledger, open_orders)) == []
 
     assert fill_rows(ledger) == [
         [bbb, "BBB", "buy", 4.0, 20.0, T0],
         [ccc, "CCC", "buy", 5.0, 10.0, T0],
     ]
     assert reconcile(broker.get_positions(), ledger_positions(ledger_fills(ledger))).ok
-    assert refresh_orders(broker, ledger, {bbb: RID}) == []  # seen again: no second fill
+    # seen again: no second fill
+    assert unfinished(refresh_order_states(broker, ledger, {bbb: RID})) == []
     assert len(ledger.fills_for(RID)) == 2
 
 

@@ -290,7 +290,7 @@ def test_polling_rejects_bad_intervals(sim: SimulatedBroker) -> None:
 def test_refresh_records_the_fill_of_an_order_the_ledger_still_saw_as_accepted(
     tmp_path: Path,
 ) -> None:
-    from pas_pipeline.execution.reconcile import refresh_orders
+    from pas_pipeline.execution.reconcile import refresh_order_states, unfinished
 
     broker = SimulatedBroker(tmp_path / "broker.duckdb", initial_cash=10_000.0)
     ledger = Ledger.connect(tmp_path / "ledger.duckdb")
@@ -298,6 +298,6 @@ def test_refresh_records_the_fill_of_an_order_the_ledger_still_saw_as_accepted(
     stale = dataclasses.replace(placed, status="accepted", filled_qty=0.0, filled_avg_price=None)
     ledger.record_order(stale, rebalance_id="rb-x")
     assert list(ledger.unfinished_orders()["client_order_id"]) == ["late-fill"]
-    assert refresh_orders(broker, ledger, {"late-fill": "rb-x"}) == []
+    assert unfinished(refresh_order_states(broker, ledger, {"late-fill": "rb-x"})) == []
     assert ledger.unfinished_orders().empty
     assert ledger_positions(ledger_fills(ledger)).to_dict() == {"AAPL": 10.0}

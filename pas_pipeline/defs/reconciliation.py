@@ -22,7 +22,8 @@ from pas_pipeline.execution.reconcile import (
     ledger_fills,
     ledger_positions,
     reconcile,
-    refresh_orders,
+    refresh_order_states,
+    unfinished,
 )
 
 CHECK = "positions_match_broker"
@@ -83,11 +84,12 @@ def account_positions(
     with ledger.open() as book:
         try:
             pending = book.unfinished_orders()
-            still_open = refresh_orders(  # fills since the execution run land first
+            seen = refresh_order_states(  # fills since the execution run land first
                 account,
                 book,
                 dict(zip(pending["client_order_id"], pending["rebalance_id"], strict=True)),
             )
+            still_open = unfinished(seen)
             held = account.get_positions()
             cash = account.get_account().cash
         finally:

@@ -38,6 +38,10 @@ from pas_pipeline.execution.model import (
     TradingState,
 )
 
+_TERMINAL = sorted(str(status) for status in TERMINAL_STATUSES)
+_TERMINAL_MARKS = ", ".join("?" for _ in _TERMINAL)
+"""The terminal order statuses as SQL parameters, and their placeholders."""
+
 _PG_SCHEMES = ("postgresql://", "postgres://")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _PG_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(727001)"
@@ -654,12 +658,10 @@ class Ledger:
     def unfinished_orders(self) -> pd.DataFrame:
         """Orders whose last known status is not terminal (``client_order_id``,
         ``rebalance_id``, ``status``): what a later look-up at the broker must refresh."""
-        terminal = sorted(str(s) for s in TERMINAL_STATUSES)
-        marks = ", ".join("?" for _ in terminal)
         return self._frame(
             "SELECT client_order_id, rebalance_id, status FROM orders "
-            f"WHERE status NOT IN ({marks}) ORDER BY client_order_id",
-            terminal,
+            f"WHERE status NOT IN ({_TERMINAL_MARKS}) ORDER BY client_order_id",
+            _TERMINAL,
         )
 
     def partially_filled_orders(self, since: datetime) -> pd.DataFrame:
@@ -667,13 +669,11 @@ class Ledger:
         recorded in the ledger at or after ``since``: ``client_order_id``, ``symbol``,
         ``side``, ``qty``, ``filled_qty`` (shares), ``status``, ``updated_at``; oldest
         update first."""
-        terminal = sorted(str(s) for s in TERMINAL_STATUSES)
-        marks = ", ".join("?" for _ in terminal)
         return self._frame(
             "SELECT client_order_id, symbol, side, qty, filled_qty, status, updated_at "
-            f"FROM orders WHERE status IN ({marks}) AND filled_qty > 0 AND filled_qty < qty "
-            "AND updated_at >= ? ORDER BY updated_at, client_order_id",
-            [*terminal, since],
+            f"FROM orders WHERE status IN ({_TERMINAL_MARKS}) AND filled_qty > 0 "
+            "AND filled_qty < qty AND updated_at >= ? ORDER BY updated_at, client_order_id",
+            [*_TERMINAL, since],
         )
 
     def traded_notional_on(self, day: date, excluding_rebalance: str | None = None) -> float:

@@ -8,7 +8,7 @@ Pure functions (no Dagster):
 * :func:`reconcile` compares the broker's positions with those expected shares and returns a
   :class:`ReconciliationReport` naming every symbol whose quantities differ;
 * :func:`poll_until_terminal` follows orders at the broker until they can no longer fill;
-  :func:`refresh_order_states` / :func:`refresh_orders` also record what they saw.
+  :func:`refresh_order_states` also records what it saw.
 
 Units: shares. Fill rule (``Ledger.record_order``): an order gets one fill row once it is
 seen in a terminal status (``filled``, ``canceled``, ``expired``, ``replaced``,
@@ -16,7 +16,7 @@ seen in a terminal status (``filled``, ``canceled``, ``expired``, ``replaced``,
 ``filled_qty`` shares at ``filled_avg_price``, at ``filled_at`` (else the broker's last
 update, else the submission time). Seeing it again adds nothing. An order still open, also
 one ``partially_filled``, has no fill row yet, so its shares already bought or sold show up
-as a mismatch until it ends and is refreshed (:func:`refresh_orders`, which the
+as a mismatch until it ends and is refreshed (:func:`refresh_order_states`, which the
 reconciliation runs on every order the ledger holds as unfinished, records it then). A
 position the account held before the ledger existed is a mismatch too: pass the opening
 positions to :func:`ledger_positions`.
@@ -231,30 +231,12 @@ def refresh_order_states(
 ) -> dict[str, BrokerOrder | None]:
     """Poll ``orders`` (client order id → rebalance id) to a terminal status or the timeout,
     record each last state in the ledger, with its fill once terminal (also a partial one),
-    and return the last states (as :func:`poll_until_terminal`)."""
+    and return the last states (as :func:`poll_until_terminal`; :func:`unfinished` of them
+    are the ids still open). A DAY market order sent after the close stays ``accepted``
+    until the next open, and an order still ``partially_filled`` has no fill row yet: both
+    are recorded when a later refresh sees them ended."""
     seen = poll_until_terminal(broker, orders, timeout_seconds, interval_seconds, clock, sleep)
     for cid, placed in seen.items():
         if placed is not None:
             record_broker_order(ledger, placed, orders[cid])
     return seen
-
-
-def refresh_orders(
-    broker: Broker,
-    ledger: Ledger,
-    orders: Mapping[str, str | None],
-    timeout_seconds: float = 0.0,
-    interval_seconds: float = 1.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-) -> list[str]:
-    """:func:`refresh_order_states`, returning only the ids still unfinished.
-
-    A DAY market order sent after the close stays ``accepted`` until the next open: it is
-    reported unfinished here and refreshed by the next reconciliation. So is an order still
-    ``partially_filled``: its fill is recorded once a later refresh sees it ended.
-    """
-    seen = refresh_order_states(
-        broker, ledger, orders, timeout_seconds, interval_seconds, clock, sleep
-    )
-    return unfinished(seen)

@@ -183,7 +183,6 @@ class ApiClient:
         auth: httpx.Auth | None = None,
     ) -> None:
         self.policy = policy
-        self._signed = auth is not None
         self._sleep = sleep
         self._wall_clock = wall_clock
         self._clock = clock
@@ -280,7 +279,7 @@ class ApiClient:
         status = response.status_code
         shown = path_only(path)
         if status == 401:
-            refused = "web session refused" if self._signed else "missing/invalid key"
+            refused = "web session refused" if self._client.auth else "missing/invalid key"
             raise SourceAuthError(name, f"GET {shown}: HTTP 401, {refused}")
         if status == 403:
             raise SourceAuthError(name, f"GET {shown}: HTTP 403, plan lacks this dataset")
